@@ -160,6 +160,16 @@ VIGIL_MUST_CHECK vigil_err_t vigil_init(vigil_ctx_t *ctx, const vigil_setup_t *s
 void vigil_observe(vigil_ctx_t *ctx, vigil_dir_t direction, const uint8_t *ip_packet,
                    size_t length, uint32_t now);
 
+/*
+ * The same for stacks and captures that hand over only the first bytes of a
+ * datagram (lwIP pbuf chains, pcap snaplen): `captured` bytes are readable
+ * at `data`, and `length` is the size of the whole datagram as the stack or
+ * capture knows it. Bytes are counted from the IP header's own length field,
+ * which must not exceed `length`; headers must lie within `captured`.
+ */
+void vigil_observe_headers(vigil_ctx_t *ctx, vigil_dir_t direction, const uint8_t *data,
+                           size_t captured, size_t length, uint32_t now);
+
 /* Adds one to a counter, for events only the adapter sees. */
 void vigil_count(vigil_ctx_t *ctx, vigil_counter_t counter);
 
