@@ -12,37 +12,33 @@
 #define VIGIL__N6 (VIGIL_MAX_FLOWS_V6 > 0 ? VIGIL_MAX_FLOWS_V6 : 1)
 
 /*
- * A flow record. 22 bytes for IPv4 and 34 for IPv6, plus one byte of chain
- * link and one of local-address index kept in side arrays, so 24 and 36
- * bytes per tracked flow. Counters are sized for one report period: 16-bit
+ * A flow record: these 18 bytes plus the remote address (4 or 16 bytes),
+ * one byte of chain link and one of local-address index, kept in parallel
+ * arrays: 24 bytes per tracked IPv4 flow and 36 per IPv6 flow. Counters are sized for one report period: 16-bit
  * packets and 24-bit bytes per direction; a flow that would wrap one takes a
  * further record (its "shadow"), and the encoder adds them up.
  * A record with no packet in either direction is free.
  */
-#define VIGIL__FLOW_FIELDS                                                   \
-    uint16_t local_port;   /* ICMP: type */                                  \
-    uint16_t remote_port;  /* ICMP: code */                                  \
-    uint16_t packets[2];   /* [VIGIL_DIR_IN], [VIGIL_DIR_OUT] */             \
-    uint8_t bytes[2][3];   /* 24-bit little-endian, per direction */         \
-    uint8_t seen[3];       /* first (12 bits), last (12 bits), s after start */ \
+typedef struct {
+    uint16_t local_port;   /* ICMP: type */
+    uint16_t remote_port;  /* ICMP: code */
+    uint16_t packets[2];   /* [VIGIL_DIR_IN], [VIGIL_DIR_OUT] */
+    uint8_t bytes[2][3];   /* 24-bit little-endian, per direction */
+    uint8_t seen[3];       /* first and last, 12 bits each, seconds after period start */
     uint8_t flags;         /* proto, initiator, TCP flags, shadow */
+} vigil__flow_counts_t;
 
+/* A fragmented datagram being followed: its first fragment's addresses and
+ * ports, so that later fragments join that flow, even in the next period. */
 typedef struct {
-    uint8_t remote[4];
-    VIGIL__FLOW_FIELDS
-} vigil__flow4_t;
-
-typedef struct {
-    uint8_t remote[16];
-    VIGIL__FLOW_FIELDS
-} vigil__flow6_t;
-
-typedef struct {
+    uint8_t src[16];
+    uint8_t dst[16];
     uint32_t id;        /* IPv4 identification or IPv6 fragment identification */
-    uint8_t family;     /* 0 = slot free, 4 or 6 */
-    uint8_t proto;      /* vigil_proto_t of the datagram */
-    uint8_t slot;       /* flow record, or VIGIL__NO_SLOT when it went to overflow */
-    uint8_t dir;        /* direction of the first fragment */
+    uint32_t last_now;  /* for replacing the stalest when all are busy */
+    uint16_t src_port;
+    uint16_t dst_port;
+    uint8_t family;     /* 0 = free, 4 or 6 */
+    uint8_t proto;
 } vigil__fragment_t;
 
 struct vigil_ctx {
@@ -69,17 +65,16 @@ struct vigil_ctx {
 
     uint8_t free4;           /* coalesced hashing: free slots are taken from here down */
     uint8_t free6;
-    uint8_t used4;
-    uint8_t used6;
-    vigil__flow4_t flows4[VIGIL__N4];
-    vigil__flow6_t flows6[VIGIL__N6];
+    vigil__flow_counts_t counts4[VIGIL__N4];
+    vigil__flow_counts_t counts6[VIGIL__N6];
+    uint8_t remote4[VIGIL__N4][4];
+    uint8_t remote6[VIGIL__N6][16];
     uint8_t next4[VIGIL__N4];          /* chain link, VIGIL__NO_SLOT at the end */
     uint8_t next6[VIGIL__N6];
     uint8_t local_of4[VIGIL__N4];      /* index into local4 */
     uint8_t local_of6[VIGIL__N6];
 
     vigil__fragment_t fragments[VIGIL_MAX_FRAGMENTS];
-    uint8_t fragment_victim;           /* round-robin replacement when all are busy */
 
     uint16_t outbox_count;
     uint16_t outbox_used;              /* bytes of outbox[] in use */
