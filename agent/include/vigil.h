@@ -119,7 +119,7 @@ typedef struct {
     const char *stack_version;
     const char *device_model;
     const char *firmware_version;
-    uint32_t boot_time;  /* device clock at boot, same clock as `now` */
+    uint32_t boot_time;  /* device clock at boot, same clock as `now`; 0 = unknown */
 } vigil_sysinfo_t;
 
 /*

@@ -114,14 +114,15 @@ static void put_system(cbor_out_t *w, const vigil_ctx_t *ctx)
     }
     fields[SYS_AGENT_VERSION] = agent_version;
 
-    unsigned n = si ? 1u : 0u; /* boot_time */
+    bool boot_time_known = si && si->boot_time != 0;
+    unsigned n = boot_time_known ? 1u : 0u;
     for (unsigned k = 0; k < 7; k++)
         n += fields[k] != NULL;
     cbor_put_head(w, CBOR_MAJOR_MAP, n);
     for (unsigned k = 0; k < 7; k++)
         if (fields[k])
             put_text_field(w, k, fields[k]);
-    if (si) {
+    if (boot_time_known) {
         cbor_put_uint(w, SYS_BOOT_TIME);
         cbor_put_uint(w, si->boot_time);
     }
