@@ -156,7 +156,9 @@ static vigil_counter_t parse_ipv6(const uint8_t *d, size_t captured, size_t leng
         case IPPROTO_NUM_UDP:
         case IPPROTO_NUM_ICMPV6:
             out->proto = proto_of(next, 6);
-            return parse_transport(out, d + off, readable - off, end - off);
+            /* Extension headers are bounded by the datagram, not by the
+             * capture: the transport header may start past what was captured. */
+            return parse_transport(out, d + off, readable > off ? readable - off : 0, end - off);
         case IPPROTO_NUM_HOPOPTS:
         case IPPROTO_NUM_ROUTING:
         case IPPROTO_NUM_DSTOPTS:
