@@ -30,8 +30,10 @@
 
 #if defined(__GNUC__) || defined(__clang__)
 #define FLOW_INLINE static inline __attribute__((always_inline))
+#define FLOW_COLD static __attribute__((noinline))
 #else
 #define FLOW_INLINE static inline
+#define FLOW_COLD static
 #endif
 
 #define COUNT_MASK 0x00ffffffu
@@ -41,13 +43,40 @@
 #define LINK_SHIFT 24
 #define LOCAL_SHIFT 24
 #define SEEN_MASK 0xfffu
-#define LAST_SHIFT 12
+#define FIRST_SHIFT 12
 
 static uint32_t load32(const uint8_t *p)
 {
     uint32_t v;
     memcpy(&v, p, sizeof v);
     return v;
+}
+
+/*
+ * A record keeps its two ports as the four bytes they have on the wire
+ * (local port, then remote port, big-endian), loaded as one word: the fast
+ * path then takes them from a TCP/UDP header with one load (and one rotate
+ * for inbound packets), whatever the host's byte order.
+ */
+static uint32_t ports_word(uint32_t local_port, uint32_t remote_port)
+{
+    uint8_t wire[4] = {(uint8_t)(local_port >> 8), (uint8_t)local_port,
+                       (uint8_t)(remote_port >> 8), (uint8_t)remote_port};
+    return load32(wire);
+}
+
+static void ports_of_word(uint32_t word, uint16_t *local_port, uint16_t *remote_port)
+{
+    uint8_t wire[4];
+    memcpy(wire, &word, sizeof wire);
+    *local_port = (uint16_t)((wire[0] << 8) | wire[1]);
+    *remote_port = (uint16_t)((wire[2] << 8) | wire[3]);
+}
+
+/* The word of the same two ports in the other order. */
+static uint32_t ports_swapped(uint32_t word)
+{
+    return (word >> 16) | (word << 16);
 }
 
 static bool record_used(const vigil__flow_t *f)
@@ -106,7 +135,7 @@ FLOW_INLINE table_t table_of(vigil_ctx_t *ctx, unsigned family)
 /* What identifies a flow within its family's table. */
 typedef struct {
     uint32_t remote[4];  /* only `words` of them used */
-    uint32_t ports;      /* local | remote << 16 */
+    uint32_t ports;      /* as ports_word() packs them */
     unsigned proto;
     unsigned local;
 } flow_key_t;
@@ -127,7 +156,9 @@ FLOW_INLINE unsigned home_slot(const vigil_ctx_t *ctx, const table_t *t, const f
     if (t->words == 4)
         h ^= k->remote[1] * 0x85ebca6bu ^ k->remote[2] * 0xc2b2ae35u ^ k->remote[3];
     h *= 0x9e3779b1u;
-    h ^= k->ports + (k->proto | (k->local << 2));
+    /* Protocol and local address are left out: flows differing only in
+     * them are rare, and key_matches() tells them apart. */
+    h ^= k->ports;
     h *= 0x85ebca6bu;
     h ^= h >> 15;
     return (unsigned)(((h >> 16) * t->capacity) >> 16);
@@ -152,8 +183,8 @@ static unsigned take_free_slot(const table_t *t)
     return FLOW_NO_SLOT;
 }
 
-static void init_record(const table_t *t, unsigned slot, const flow_key_t *k, vigil_dir_t dir,
-                        uint16_t offset)
+FLOW_INLINE void init_record(const table_t *t, unsigned slot, const flow_key_t *k,
+                             vigil_dir_t dir, uint16_t offset)
 {
     vigil__flow_t *f = &t->flows[slot];
     uint32_t flags = k->proto | (dir == VIGIL_DIR_IN ? FLOW_FLAG_REMOTE_INITIATED : 0u);
@@ -161,53 +192,62 @@ static void init_record(const table_t *t, unsigned slot, const flow_key_t *k, vi
     f->packets = 0;
     f->bytes_in = flags << FLAGS_SHIFT;
     f->bytes_out = (uint32_t)FLOW_NO_SLOT << LINK_SHIFT;
-    f->seen = offset | ((uint32_t)offset << LAST_SHIFT) | ((uint32_t)k->local << LOCAL_SHIFT);
+    f->seen = offset | ((uint32_t)offset << FIRST_SHIFT) | ((uint32_t)k->local << LOCAL_SHIFT);
     memcpy(t->remotes + slot * t->words, k->remote, t->words * sizeof(uint32_t));
+}
+
+/* A new record for key k, linked after `chain_end`; FLOW_NO_SLOT when full.
+ * Out of line: the table's pointers stay in registers on the common path. */
+FLOW_COLD unsigned add_after(vigil_ctx_t *ctx, unsigned family, const flow_key_t *k,
+                             vigil_dir_t dir, uint16_t offset, unsigned chain_end)
+{
+    table_t t = table_of(ctx, family);
+    unsigned slot = take_free_slot(&t);
+    if (slot == FLOW_NO_SLOT)
+        return FLOW_NO_SLOT;
+    init_record(&t, slot, k, dir, offset);
+    set_link(&t.flows[chain_end], slot);
+    return slot;
 }
 
 /*
  * The slot of the flow's newest record, created if new, or FLOW_NO_SLOT when
  * the table is full. Walks one chain: bounded by the table's capacity.
  */
-FLOW_INLINE unsigned find_or_add(const vigil_ctx_t *ctx, const table_t *t, const flow_key_t *k,
+FLOW_INLINE unsigned find_or_add(vigil_ctx_t *ctx, unsigned family, const flow_key_t *k,
                                  vigil_dir_t dir, uint16_t offset)
 {
-    unsigned slot = home_slot(ctx, t, k);
-    if (!record_used(&t->flows[slot])) {
-        init_record(t, slot, k, dir, offset);
+    table_t t = table_of(ctx, family);
+    unsigned slot = home_slot(ctx, &t, k);
+    if (!record_used(&t.flows[slot])) {
+        init_record(&t, slot, k, dir, offset);
         return slot;
     }
     for (;;) {
-        if (key_matches(t, slot, k))
+        if (key_matches(&t, slot, k))
             return slot;
-        unsigned next = record_link(&t->flows[slot]);
+        unsigned next = record_link(&t.flows[slot]);
         if (next == FLOW_NO_SLOT)
-            break;
+            return add_after(ctx, family, k, dir, offset, slot);
         slot = next;
     }
-    unsigned free_slot = take_free_slot(t);
-    if (free_slot == FLOW_NO_SLOT)
-        return FLOW_NO_SLOT;
-    init_record(t, free_slot, k, dir, offset);
-    set_link(&t->flows[slot], free_slot);
-    return free_slot;
 }
 
 /*
  * Moves the counts of `slot` to a free slot marked SHADOW, linked right
  * after it, and zeroes them at `slot`. False when no slot is free.
  */
-static bool spill(const table_t *t, unsigned slot)
+FLOW_COLD bool spill(vigil_ctx_t *ctx, unsigned family, unsigned slot)
 {
-    unsigned shadow = take_free_slot(t);
+    table_t t = table_of(ctx, family);
+    unsigned shadow = take_free_slot(&t);
     if (shadow == FLOW_NO_SLOT)
         return false;
-    vigil__flow_t *f = &t->flows[slot];
-    vigil__flow_t *s = &t->flows[shadow];
+    vigil__flow_t *f = &t.flows[slot];
+    vigil__flow_t *s = &t.flows[shadow];
     *s = *f;
     s->bytes_in |= (uint32_t)FLOW_FLAG_SHADOW << FLAGS_SHIFT;
-    memcpy(t->remotes + shadow * t->words, t->remotes + slot * t->words,
-           t->words * sizeof(uint32_t));
+    memcpy(t.remotes + shadow * t.words, t.remotes + slot * t.words, t.words * sizeof(uint32_t));
     set_link(f, shadow);
     f->packets = 0;
     f->bytes_in &= ~COUNT_MASK;
@@ -258,33 +298,55 @@ static void add_tcp_flags(vigil__flow_t *f, vigil_dir_t dir, unsigned tcp_flags)
     f->bytes_in = (f->bytes_in & COUNT_MASK) | (flags << FLAGS_SHIFT);
 }
 
+/* Adds the packet's flags and time to a record whose counters were updated. */
+FLOW_INLINE void touch_record(vigil__flow_t *f, vigil_dir_t dir, unsigned tcp_flags,
+                              uint16_t offset)
+{
+    f->seen = (f->seen & ~(uint32_t)SEEN_MASK) | offset;
+    /* Most TCP segments carry only ACK/PSH: nothing to record for them. */
+    if (tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST))
+        add_tcp_flags(f, dir, tcp_flags);
+}
+
+/*
+ * Adds one packet to a record unless a counter would wrap (16-bit packets,
+ * 24-bit bytes); then it returns false and changes nothing.
+ */
+FLOW_INLINE bool add_packet(vigil__flow_t *f, vigil_dir_t dir, uint32_t bytes)
+{
+    if (dir == VIGIL_DIR_IN) {
+        if ((f->packets & PACKETS_MAX) == PACKETS_MAX || (f->bytes_in & COUNT_MASK) + bytes > BYTES_MAX)
+            return false;
+        f->packets += 1u;
+        f->bytes_in += bytes; /* cannot carry into the flags: checked above */
+    } else {
+        if ((f->packets >> 16) == PACKETS_MAX || (f->bytes_out & COUNT_MASK) + bytes > BYTES_MAX)
+            return false;
+        f->packets += 1u << 16;
+        f->bytes_out += bytes;
+    }
+    return true;
+}
+
 /* Accounts one packet of a known key in the family's table. */
 FLOW_INLINE void account_in(vigil_ctx_t *ctx, unsigned family, const flow_key_t *k,
                             vigil_dir_t dir, unsigned tcp_flags, uint32_t bytes, uint16_t offset)
 {
-    table_t t = table_of(ctx, family);
-    unsigned slot = find_or_add(ctx, &t, k, dir, offset);
+    unsigned slot = find_or_add(ctx, family, k, dir, offset);
     if (slot == FLOW_NO_SLOT) {
         count_overflow(ctx, k->proto, dir, bytes);
         return;
     }
-    vigil__flow_t *f = &t.flows[slot];
-    unsigned packet_shift = dir == VIGIL_DIR_IN ? 0u : 16u;
-    uint32_t *byte_word = dir == VIGIL_DIR_IN ? &f->bytes_in : &f->bytes_out;
-    if (((f->packets >> packet_shift) & PACKETS_MAX) == PACKETS_MAX ||
-        (*byte_word & COUNT_MASK) + bytes > BYTES_MAX) {
-        if (!spill(&t, slot)) {
+    vigil__flow_t *f = family == 4 ? &ctx->flows4[slot] : &ctx->flows6[slot];
+    if (!add_packet(f, dir, bytes)) {
+        if (!spill(ctx, family, slot)) {
             count_overflow(ctx, k->proto, dir, bytes);
             return;
         }
         ctx->counters[VIGIL_CNT_FLOW_SPLIT]++;
+        add_packet(f, dir, bytes);
     }
-    f->packets += (uint32_t)1 << packet_shift;
-    *byte_word += bytes; /* cannot carry into the top byte: checked above */
-    f->seen = (f->seen & ~((uint32_t)SEEN_MASK << LAST_SHIFT)) | ((uint32_t)offset << LAST_SHIFT);
-    /* Most TCP segments carry only ACK/PSH: nothing to record for them. */
-    if (tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST))
-        add_tcp_flags(f, dir, tcp_flags);
+    touch_record(f, dir, tcp_flags, offset);
 }
 
 static void account_v4(vigil_ctx_t *ctx, flow_key_t *k, const uint8_t *local, vigil_dir_t dir,
@@ -302,7 +364,8 @@ static void account_v4(vigil_ctx_t *ctx, flow_key_t *k, const uint8_t *local, vi
     account_in(ctx, 4, k, dir, tcp_flags, bytes, offset);
 }
 
-static void account_v6(vigil_ctx_t *ctx, flow_key_t *k, const uint8_t *local, vigil_dir_t dir,
+/* Kept out of line so that the IPv4 path stays small enough to live in registers. */
+FLOW_COLD void account_v6(vigil_ctx_t *ctx, flow_key_t *k, const uint8_t *local, vigil_dir_t dir,
                        unsigned tcp_flags, uint32_t bytes, uint16_t offset)
 {
     uint32_t local_addr[4];
@@ -358,58 +421,169 @@ static void follow_fragment(vigil_ctx_t *ctx, const packet_t *pkt, uint32_t now)
     f->proto = pkt->proto;
 }
 
-void flow_table_account(vigil_ctx_t *ctx, vigil_dir_t dir, const packet_t *pkt, uint16_t offset,
-                        uint32_t now)
+/* Accounts a packet under the key given by its addresses and these ports. */
+FLOW_INLINE void account_key(vigil_ctx_t *ctx, vigil_dir_t dir, const packet_t *pkt,
+                             unsigned proto, uint32_t src_port, uint32_t dst_port,
+                             uint16_t offset)
 {
-    uint32_t src_port = pkt->src_port;
-    uint32_t dst_port = pkt->dst_port;
     flow_key_t k;
-    k.proto = pkt->proto;
-
-    if (pkt->fragment != PACKET_NOT_FRAGMENT) {
-        if (pkt->fragment == PACKET_FIRST_FRAGMENT) {
-            follow_fragment(ctx, pkt, now);
-        } else {
-            vigil__fragment_t *f = find_fragment(ctx, pkt);
-            if (f == NULL) {
-                ctx->counters[k.proto == PACKET_PROTO_UNKNOWN ? VIGIL_CNT_PROTO_UNSUPPORTED
-                                                              : VIGIL_CNT_FRAGMENT_UNATTRIBUTED]++;
-                return;
-            }
-            f->last_now = now;
-            src_port = f->src_port;
-            dst_port = f->dst_port;
-            k.proto = f->proto;
-        }
-    }
-
     const uint8_t *local, *remote;
+    k.proto = proto;
     if (dir == VIGIL_DIR_OUT) {
         local = pkt->src;
         remote = pkt->dst;
-        k.ports = src_port | (dst_port << 16);
+        k.ports = ports_word(src_port, dst_port);
     } else {
         local = pkt->dst;
         remote = pkt->src;
         /* ICMP: the type and code are the flow's, whichever way it goes. */
-        k.ports = k.proto == VIGIL_PROTO_ICMP ? src_port | (dst_port << 16)
-                                              : dst_port | (src_port << 16);
+        k.ports = proto == VIGIL_PROTO_ICMP ? ports_word(src_port, dst_port)
+                                            : ports_word(dst_port, src_port);
     }
     if (pkt->family == 4) {
         if (VIGIL_MAX_FLOWS_V4 == 0) {
-            count_overflow(ctx, k.proto, dir, pkt->datagram_bytes);
+            count_overflow(ctx, proto, dir, pkt->datagram_bytes);
             return;
         }
         k.remote[0] = load32(remote);
         account_v4(ctx, &k, local, dir, pkt->tcp_flags, pkt->datagram_bytes, offset);
     } else {
         if (VIGIL_MAX_FLOWS_V6 == 0) {
-            count_overflow(ctx, k.proto, dir, pkt->datagram_bytes);
+            count_overflow(ctx, proto, dir, pkt->datagram_bytes);
             return;
         }
         memcpy(k.remote, remote, sizeof k.remote);
         account_v6(ctx, &k, local, dir, pkt->tcp_flags, pkt->datagram_bytes, offset);
     }
+}
+
+/* Fragments: the first is followed, later ones take its ports and protocol. */
+FLOW_COLD void account_fragment(vigil_ctx_t *ctx, vigil_dir_t dir, const packet_t *pkt,
+                                uint16_t offset, uint32_t now)
+{
+    if (pkt->fragment == PACKET_FIRST_FRAGMENT) {
+        follow_fragment(ctx, pkt, now);
+        account_key(ctx, dir, pkt, pkt->proto, pkt->src_port, pkt->dst_port, offset);
+        return;
+    }
+    vigil__fragment_t *f = find_fragment(ctx, pkt);
+    if (f == NULL) {
+        ctx->counters[pkt->proto == PACKET_PROTO_UNKNOWN ? VIGIL_CNT_PROTO_UNSUPPORTED
+                                                         : VIGIL_CNT_FRAGMENT_UNATTRIBUTED]++;
+        return;
+    }
+    f->last_now = now;
+    account_key(ctx, dir, pkt, f->proto, f->src_port, f->dst_port, offset);
+}
+
+void flow_table_account(vigil_ctx_t *ctx, vigil_dir_t dir, const packet_t *pkt, uint16_t offset,
+                        uint32_t now)
+{
+    if (pkt->fragment != PACKET_NOT_FRAGMENT)
+        account_fragment(ctx, dir, pkt, offset, now);
+    else
+        account_key(ctx, dir, pkt, pkt->proto, pkt->src_port, pkt->dst_port, offset);
+}
+
+static uint32_t be16_at(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 8) | p[1];
+}
+
+/*
+ * The path most packets take: IPv4 without options or fragmentation, TCP or
+ * UDP, from or to a local address already known. It parses only what
+ * packet_parse() would accept for such a packet, then accounts it exactly as
+ * the general path does; on anything else it gives up (returning false,
+ * having changed nothing) and the general path takes the packet. The vectors
+ * are encoded identically with VIGIL_FAST_PATH 0 and 1 (tested).
+ */
+FLOW_INLINE bool fast_ipv4(vigil_ctx_t *ctx, vigil_dir_t dir, const uint8_t *d, size_t captured,
+                           size_t length, uint16_t offset)
+{
+#if VIGIL_FAST_PATH && VIGIL_MAX_FLOWS_V4 > 0
+    if (captured < 28 || d[0] != 0x45 || (be16_at(d + 6) & 0x3fffu) != 0)
+        return false;
+    uint32_t total = be16_at(d + 2);
+    unsigned proto, tcp_flags = 0;
+    if (d[9] == IPPROTO_NUM_TCP) {
+        /* TCP header whole in both the capture and the datagram, sane offset. */
+        if (captured < 40)
+            return false;
+        uint32_t data_offset = (uint32_t)(d[32] >> 4) * 4u;
+        if (data_offset < 20u || data_offset + 20u > total)
+            return false;
+        proto = VIGIL_PROTO_TCP;
+        tcp_flags = d[33];
+    } else if (d[9] == IPPROTO_NUM_UDP) {
+        if (total < 28)
+            return false;
+        proto = VIGIL_PROTO_UDP;
+    } else {
+        return false;
+    }
+    if (total > length)
+        return false;
+
+    const uint8_t *local = d + IP4_OFF_SRC, *remote = d + IP4_OFF_DST;
+    flow_key_t k;
+    k.ports = load32(d + 20); /* source port, destination port */
+    if (dir == VIGIL_DIR_IN) {
+        local = d + IP4_OFF_DST;
+        remote = d + IP4_OFF_SRC;
+        k.ports = ports_swapped(k.ports);
+    }
+    uint32_t local_addr = load32(local);
+    unsigned index = 0;
+    while (index < ctx->local4_count && ctx->local4[index][0] != local_addr)
+        index++;
+    if (index == ctx->local4_count)
+        return false;
+    k.remote[0] = load32(remote);
+    k.proto = proto;
+    k.local = index;
+
+    account_in(ctx, 4, &k, dir, tcp_flags, total, offset);
+    return true;
+#else
+    (void)ctx, (void)dir, (void)d, (void)captured, (void)length, (void)offset;
+    return false;
+#endif
+}
+
+/* Seconds since the period started, clamped as a record stores them. */
+FLOW_INLINE uint16_t offset_at(const vigil_ctx_t *ctx, uint32_t now)
+{
+    int32_t age = (int32_t)(now - ctx->period_start);
+    if (age < 0)
+        return 0;
+    return age > (int32_t)FLOW_SEEN_MAX ? (uint16_t)FLOW_SEEN_MAX : (uint16_t)age;
+}
+
+/* Every packet the shortcut does not take. Out of line, so that the
+ * shortcut's caller needs no stack frame of its own. */
+FLOW_COLD void observe_general(vigil_ctx_t *ctx, vigil_dir_t dir, const uint8_t *data,
+                               size_t captured, size_t length, uint32_t now)
+{
+    packet_t pkt;
+    vigil_counter_t verdict = packet_parse(data, captured, length, &pkt);
+    if (verdict != VIGIL_CNT__COUNT) {
+        ctx->counters[verdict]++;
+        return;
+    }
+    flow_table_account(ctx, dir, &pkt, offset_at(ctx, now), now);
+}
+
+void flow_table_observe(vigil_ctx_t *ctx, vigil_dir_t dir, const uint8_t *data, size_t captured,
+                        size_t length, uint32_t now)
+{
+    int32_t age = (int32_t)(now - ctx->period_start);
+    if (age < 0)
+        ctx->counters[VIGIL_CNT_CLOCK_BACKWARDS]++;
+    else if (age > (int32_t)FLOW_SEEN_MAX)
+        ctx->counters[VIGIL_CNT_TIME_SATURATED]++;
+    if (!fast_ipv4(ctx, dir, data, captured, length, offset_at(ctx, now)))
+        observe_general(ctx, dir, data, captured, length, now);
 }
 
 void flow_table_clear(vigil_ctx_t *ctx)
@@ -458,12 +632,11 @@ bool flow_table_get(vigil_ctx_t *ctx, uint8_t family, unsigned slot, flow_view_t
         return false;
 
     out->remote = (const uint8_t *)(t.remotes + slot * t.words);
-    out->local_port = (uint16_t)f->ports;
-    out->remote_port = (uint16_t)(f->ports >> 16);
+    ports_of_word(f->ports, &out->local_port, &out->remote_port);
     out->flags = (uint8_t)(record_flags(f) & FLOW_WIRE_FLAGS_MASK);
     out->local_index = (uint8_t)record_local(f);
-    out->first_seen = (uint16_t)(f->seen & SEEN_MASK);
-    out->last_seen = (uint16_t)((f->seen >> LAST_SHIFT) & SEEN_MASK);
+    out->first_seen = (uint16_t)((f->seen >> FIRST_SHIFT) & SEEN_MASK);
+    out->last_seen = (uint16_t)(f->seen & SEEN_MASK);
     memset(out->bytes, 0, sizeof out->bytes);
     memset(out->packets, 0, sizeof out->packets);
     add_counts(out, f);
@@ -481,7 +654,7 @@ bool flow_table_get(vigil_ctx_t *ctx, uint8_t family, unsigned slot, flow_view_t
             record_local(shadow) != k.local || !remote_equal(&t, s, k.remote))
             continue;
         add_counts(out, shadow);
-        uint16_t first = (uint16_t)(shadow->seen & SEEN_MASK);
+        uint16_t first = (uint16_t)((shadow->seen >> FIRST_SHIFT) & SEEN_MASK);
         if (first < out->first_seen)
             out->first_seen = first;
         out->flags |= (uint8_t)(record_flags(shadow) &

@@ -9,13 +9,12 @@ bin=$build/bench/agent/bench_observe
 "$bin" ram
 echo "# Azure RTOS security module (published): 52 B per IPv4 and 200 B per IPv6 connection"
 
-# Instructions per packet: callgrind counts only inside the benchmark's loop
-# functions (vigil_observe and its callees, plus the loop itself).
+# Instructions per call: callgrind counts only inside vigil_observe (callees
+# included; the flushes between batches of new flows are outside it).
 per_call() {
-  local mode=$1 n=$2 out loop=run_existing
-  [ "$mode" = new ] && loop=run_new_batch
+  local mode=$1 n=$2 out
   out=$(mktemp)
-  valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect="$loop" \
+  valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect=vigil_observe \
     "$bin" "$mode" "$n" >/dev/null 2>&1
   local total
   total=$(callgrind_annotate "$out" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')

@@ -24,7 +24,7 @@ typedef struct {
     uint32_t packets;    /* in | out << 16 */
     uint32_t bytes_in;   /* 24-bit byte count | flags << 24 */
     uint32_t bytes_out;  /* 24-bit byte count | chain link << 24 */
-    uint32_t seen;       /* first | last << 12 (s after period start) | local index << 24 */
+    uint32_t seen;       /* last | first << 12 (s after period start) | local index << 24 */
 } vigil__flow_t;
 
 /* A fragmented datagram being followed: its first fragment's addresses and
