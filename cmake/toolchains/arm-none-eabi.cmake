@@ -34,9 +34,12 @@ find_program(CMAKE_RANLIB arm-none-eabi-ranlib REQUIRED)
 find_program(CMAKE_OBJCOPY arm-none-eabi-objcopy)
 find_program(CMAKE_SIZE arm-none-eabi-size)
 
-set(CMAKE_C_FLAGS_INIT "${_vigil_cpu_flags} -ffunction-sections -fdata-sections")
-set(CMAKE_ASM_FLAGS_INIT "${_vigil_cpu_flags}")
-set(CMAKE_EXE_LINKER_FLAGS_INIT "${_vigil_cpu_flags} -Wl,--gc-sections")
+# The CPU flags go in as compile and link options rather than through
+# CMAKE_C_FLAGS_INIT, so that a -DCMAKE_C_FLAGS=... of the user's adds to
+# them instead of silently replacing them (and building for the wrong core).
+separate_arguments(_vigil_cpu_flags UNIX_COMMAND "${_vigil_cpu_flags}")
+add_compile_options(${_vigil_cpu_flags} -ffunction-sections -fdata-sections)
+add_link_options(${_vigil_cpu_flags} -Wl,--gc-sections)
 
 # There is no operating system to link a test program against: check the
 # compiler by building a static library instead.

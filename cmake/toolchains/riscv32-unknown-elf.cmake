@@ -20,9 +20,12 @@ find_program(CMAKE_SIZE riscv64-unknown-elf-size)
 # gcc-riscv64-unknown-elf ships no C library; picolibc's specs file adds its
 # headers and libraries.
 set(_vigil_picolibc_specs "--specs=/usr/lib/picolibc/riscv64-unknown-elf/picolibc.specs")
-set(CMAKE_C_FLAGS_INIT "${VIGIL_RISCV_ARCH} ${_vigil_picolibc_specs} -mcmodel=medlow -ffunction-sections -fdata-sections")
-set(CMAKE_ASM_FLAGS_INIT "${VIGIL_RISCV_ARCH}")
-set(CMAKE_EXE_LINKER_FLAGS_INIT "${VIGIL_RISCV_ARCH} ${_vigil_picolibc_specs} -Wl,--gc-sections")
+# Compile and link options rather than CMAKE_C_FLAGS_INIT, so that a
+# -DCMAKE_C_FLAGS=... of the user's adds to them instead of replacing them.
+separate_arguments(_vigil_arch_flags UNIX_COMMAND "${VIGIL_RISCV_ARCH}")
+add_compile_options(${_vigil_arch_flags} ${_vigil_picolibc_specs} -mcmodel=medlow
+                    -ffunction-sections -fdata-sections)
+add_link_options(${_vigil_arch_flags} ${_vigil_picolibc_specs} -Wl,--gc-sections)
 
 set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
 
