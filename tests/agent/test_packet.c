@@ -583,6 +583,25 @@ static size_t valid_packets(pkt_t *list, size_t *headers)
     pkt_payload(&list[n], 9);
     pkt_finish(&list[n]);
     headers[n++] = 40 + 8 + 24 + 8 + 24 + 8 + 8;
+    /* A capture that ends just after an extension header's first two bytes
+     * must not let the transport header be read from beyond it. */
+    pkt_ipv6(&list[n], A6, B6);
+    pkt_ipv6_ext(&list[n], P_HOPOPTS, 8);
+    pkt_udp(&list[n], 1, 2);
+    pkt_payload(&list[n], 4);
+    pkt_finish(&list[n]);
+    headers[n++] = 40 + 8 + 8;
+    pkt_ipv6(&list[n], A6, B6);
+    pkt_ipv6_ext(&list[n], P_DSTOPTS, 16);
+    pkt_ipv6_ext(&list[n], P_AH, 12);
+    pkt_tcp(&list[n], 1, 2, T_ACK, 0);
+    pkt_finish(&list[n]);
+    headers[n++] = 40 + 16 + 12 + 20;
+    pkt_ipv6(&list[n], A6, B6);
+    pkt_ipv6_ext(&list[n], P_ROUTING, 40);
+    pkt_icmp(&list[n], 128, 0);
+    pkt_finish(&list[n]);
+    headers[n++] = 40 + 40 + 4;
     pkt_ipv6(&list[n], A6, B6);
     pkt_ipv6_fragment(&list[n], 9, 2, false);
     pkt_next(&list[n], P_UDP);
