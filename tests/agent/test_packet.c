@@ -546,6 +546,24 @@ static void test_headers_only_counts_the_whole_datagram(void **state)
     assert_int_equal(out.datagram_bytes, 48);
 }
 
+static void test_capture_ending_inside_the_last_extension_header_is_transport_truncated(void **state)
+{
+    (void)state;
+    pkt_t p;
+    packet_t out;
+    pkt_ipv6(&p, A6, B6);
+    pkt_ipv6_ext(&p, P_DSTOPTS, 24);
+    pkt_udp(&p, 1, 2);
+    pkt_finish(&p);
+    /* Bytes after the capture hold a plausible UDP header: must be ignored. */
+    for (size_t captured = 42; captured < 40 + 24 + 8; captured++) {
+        assert_int_equal(packet_parse(p.data, captured, p.len, &out),
+                         VIGIL_CNT_TRANSPORT_TRUNCATED);
+    }
+    assert_int_equal(packet_parse(p.data, 40 + 24 + 8, p.len, &out), OK);
+    assert_int_equal(out.dst_port, 2);
+}
+
 /* Valid packets and how many bytes of each hold all the headers parsed. */
 static size_t valid_packets(pkt_t *list, size_t *headers)
 {
@@ -668,6 +686,7 @@ int main(void)
         cmocka_unit_test(test_ipv4_fragments),
         cmocka_unit_test(test_ipv6_fragments_first_later_and_atomic),
         cmocka_unit_test(test_headers_only_counts_the_whole_datagram),
+        cmocka_unit_test(test_capture_ending_inside_the_last_extension_header_is_transport_truncated),
         cmocka_unit_test(test_every_prefix_is_read_within_its_buffer),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
