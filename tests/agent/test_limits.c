@@ -423,6 +423,72 @@ static void test_counter_wrap_with_no_free_slot_goes_to_overflow(void **state)
     free(ctx);
 }
 
+static void test_shadow_records_share_the_table_with_other_keys_and_chains(void **state)
+{
+    (void)state;
+    vigil_ctx_t *ctx = h_ready();
+    fill_t keys[VIGIL_MAX_FLOWS_V4];
+    const unsigned cap = VIGIL_MAX_FLOWS_V4;
+    assert_true(cap >= 3);
+    /* cap - 2 keys, then key 0 wraps (its shadow takes a slot), then one
+     * more key takes the last slot. */
+    fill_table(ctx, 4, keys, cap - 2);
+    pkt_t p;
+    fill_t *k0 = &keys[0];
+    size_t size = fill_packet(&p, 4, k0, VIGIL_DIR_OUT, 0);
+    for (uint32_t i = k0->out; i < 65536u; i++)
+        h_out(ctx, &p, H_T0 + 40);
+    k0->out_bytes += (65536u - k0->out) * (uint32_t)size;
+    k0->out = 65536u;
+    assert_int_equal(vigil_counter(ctx, VIGIL_CNT_FLOW_SPLIT), 1);
+    fill_t *last = &keys[cap - 2];
+    fill_key(last, 4, cap - 2);
+    last->remote[0] = 203; /* a key no earlier flow has */
+    last->out = 1;
+    last->in = 0;
+    last->out_bytes = (uint32_t)fill_packet(&p, 4, last, VIGIL_DIR_OUT, 0);
+    h_out(ctx, &p, H_T0 + 41);
+    assert_int_equal(vigil_counter(ctx, VIGIL_CNT_FLOW_TABLE_FULL), 0);
+    /* Now full: a further key overflows, known keys keep counting. */
+    mk_udp4(&p, L4, R4, 7, 7, 0);
+    h_out(ctx, &p, H_T0 + 42);
+    assert_int_equal(vigil_counter(ctx, VIGIL_CNT_FLOW_TABLE_FULL), 1);
+    for (unsigned i = 0; i < cap - 1; i++) {
+        fill_t *k = &keys[i];
+        k->out_bytes += (uint32_t)fill_packet(&p, 4, k, VIGIL_DIR_OUT, 1);
+        k->out++;
+        h_out(ctx, &p, H_T0 + 43);
+    }
+    assert_int_equal(vigil_counter(ctx, VIGIL_CNT_FLOW_TABLE_FULL), 1);
+    /* cap - 1 flows, one of them with a shadow: no slot is free. */
+    assert_int_equal(h_flow_count(ctx, 4), cap - 1);
+    flow_view_t v;
+    unsigned got = 0;
+    for (unsigned s = 0; s < cap + 2; s++)
+        got += flow_table_get(ctx, 4, s, &v);
+    assert_int_equal(got, cap - 1);
+    for (unsigned i = 0; i < cap - 1; i++) {
+        const fill_t *k = &keys[i];
+        assert_true(h_flow(ctx, 4, k->proto, k->remote, k->lport, k->rport, &v));
+        assert_int_equal(v.packets[VIGIL_DIR_OUT], k->out);
+        assert_int_equal(v.bytes[VIGIL_DIR_OUT], k->out_bytes);
+        assert_int_equal(v.packets[VIGIL_DIR_IN], k->in);
+    }
+    dr_report_t *r[MAX_REPORTS];
+    size_t n = flush_all(ctx, H_T0 + 50, r);
+    size_t count;
+    for (unsigned i = 0; i < cap - 1; i++) {
+        const fill_t *k = &keys[i];
+        const dr_flow_t *f = h_find(r, n, 4, k->proto, k->remote, k->lport, k->rport, &count);
+        assert_int_equal(count, 1);
+        assert_int_equal(f->packets_out, k->out);
+        assert_int_equal(f->bytes_out, k->out_bytes);
+        assert_int_equal(f->bytes_in, k->in_bytes);
+    }
+    h_free_reports(r, n);
+    free(ctx);
+}
+
 static void first_fragment(pkt_t *p, uint16_t sport, uint16_t id)
 {
     pkt_ipv4(p, L4, R4);
@@ -603,6 +669,7 @@ int main(void)
         cmocka_unit_test(test_local_address_table_full_counts_and_overflows),
         cmocka_unit_test(test_tables_fill_to_the_last_slot_and_every_flow_keeps_exact_counts),
         cmocka_unit_test(test_counter_wrap_with_no_free_slot_goes_to_overflow),
+        cmocka_unit_test(test_shadow_records_share_the_table_with_other_keys_and_chains),
         cmocka_unit_test(test_more_fragmented_datagrams_than_followed_replace_the_stalest),
         cmocka_unit_test(test_full_outbox_drops_the_oldest_reports_and_counts_them_exactly),
         cmocka_unit_test(test_period_larger_than_a_message_is_split_into_complete_parts),
