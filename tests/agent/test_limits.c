@@ -489,6 +489,182 @@ static void test_shadow_records_share_the_table_with_other_keys_and_chains(void 
     free(ctx);
 }
 
+/* ---- random traffic against a reference model ---- */
+
+typedef struct {
+    uint8_t family, proto, remote;
+    uint16_t lport, rport;
+    uint32_t packets[2], bytes[2];
+    uint16_t first, last;
+    uint8_t kind;
+} model_flow_t;
+
+typedef struct {
+    model_flow_t flows[2 * (VIGIL_MAX_FLOWS_V4 + VIGIL_MAX_FLOWS_V6) + 8];
+    unsigned n[7];  /* flows per family (index 4 and 6) */
+    unsigned count;
+    uint64_t overflow_packets[3][2], overflow_bytes[3][2];
+    uint32_t table_full;
+} model_t;
+
+static uint32_t rng_state = 0x2545f491u;
+
+static uint32_t rnd(uint32_t n)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 17;
+    rng_state ^= rng_state << 5;
+    return rng_state % n;
+}
+
+static void model_remote(uint8_t *out, uint8_t family, uint8_t idx)
+{
+    if (family == 4)
+        remote4_of(out, 300u + idx);
+    else
+        remote6_of(out, 300u + idx);
+}
+
+static void model_packet(model_t *m, vigil_ctx_t *ctx, uint16_t offset, uint32_t now)
+{
+    static const uint8_t tcp_flags[] = {T_SYN, T_SYN | T_ACK, T_ACK, T_FIN | T_ACK, T_RST,
+                                        T_PSH | T_ACK};
+    static const uint8_t icmp4[] = {8, 13, 3}, icmp6[] = {128, 135, 1};
+    uint8_t family = rnd(2) ? 4 : 6;
+    uint8_t proto = (uint8_t)rnd(3);
+    uint8_t remote_idx = (uint8_t)rnd(6);
+    vigil_dir_t dir = rnd(2) ? VIGIL_DIR_IN : VIGIL_DIR_OUT;
+    uint16_t lport, rport;
+    uint8_t flags = 0, wire_type = 0;
+    if (proto == VIGIL_PROTO_ICMP) {
+        unsigned t = rnd(3);
+        lport = family == 4 ? icmp4[t] : icmp6[t];
+        rport = (uint16_t)rnd(2);
+        wire_type = (uint8_t)lport;
+        if (rnd(2)) /* send the reply type where there is one */
+            wire_type = lport == 8 ? 0 : lport == 13 ? 14 : lport == 128 ? 129 : wire_type;
+    } else {
+        lport = (uint16_t)(1000 + rnd(21));
+        static const uint16_t rports[] = {53, 80, 443, 8883};
+        rport = rports[rnd(4)];
+        if (proto == VIGIL_PROTO_TCP)
+            flags = tcp_flags[rnd(sizeof tcp_flags)];
+    }
+    uint8_t remote[16];
+    model_remote(remote, family, remote_idx);
+    const uint8_t *local = family == 4 ? L4 : L6;
+    const uint8_t *src = dir == VIGIL_DIR_OUT ? local : remote;
+    const uint8_t *dst = dir == VIGIL_DIR_OUT ? remote : local;
+    pkt_t p;
+    if (family == 4)
+        pkt_ipv4(&p, src, dst);
+    else
+        pkt_ipv6(&p, src, dst);
+    if (proto == VIGIL_PROTO_TCP)
+        pkt_tcp(&p, dir == VIGIL_DIR_OUT ? lport : rport, dir == VIGIL_DIR_OUT ? rport : lport,
+                flags, 4 * rnd(3));
+    else if (proto == VIGIL_PROTO_UDP)
+        pkt_udp(&p, dir == VIGIL_DIR_OUT ? lport : rport, dir == VIGIL_DIR_OUT ? rport : lport);
+    else
+        pkt_icmp(&p, wire_type, (uint8_t)rport);
+    pkt_payload(&p, rnd(200));
+    uint32_t bytes = (uint32_t)pkt_finish(&p);
+    vigil_observe(ctx, dir, p.data, p.len, now);
+
+    model_flow_t *f = NULL;
+    for (unsigned i = 0; i < m->count; i++) {
+        model_flow_t *c = &m->flows[i];
+        if (c->family == family && c->proto == proto && c->remote == remote_idx &&
+            c->lport == lport && c->rport == rport)
+            f = c;
+    }
+    if (!f) {
+        unsigned cap = family == 4 ? VIGIL_MAX_FLOWS_V4 : VIGIL_MAX_FLOWS_V6;
+        if (m->n[family] == cap) {
+            m->overflow_packets[proto][dir]++;
+            m->overflow_bytes[proto][dir] += bytes;
+            m->table_full++;
+            return;
+        }
+        m->n[family]++;
+        f = &m->flows[m->count++];
+        memset(f, 0, sizeof *f);
+        f->family = family;
+        f->proto = proto;
+        f->remote = remote_idx;
+        f->lport = lport;
+        f->rport = rport;
+        f->first = offset;
+        f->kind = (uint8_t)(proto | (dir == VIGIL_DIR_IN ? 0x04u : 0u));
+    }
+    f->packets[dir]++;
+    f->bytes[dir] += bytes;
+    f->last = offset;
+    if ((flags & T_SYN) && (flags & T_ACK))
+        f->kind |= 0x10u;
+    else if (flags & T_SYN)
+        f->kind = (uint8_t)((f->kind & ~0x04u) | 0x08u | (dir == VIGIL_DIR_IN ? 0x04u : 0u));
+    if (flags & T_FIN)
+        f->kind |= 0x20u;
+    if (flags & T_RST)
+        f->kind |= 0x40u;
+}
+
+static void test_random_traffic_matches_a_reference_model(void **state)
+{
+    (void)state;
+    vigil_ctx_t *ctx = h_ready();
+    model_t *m = calloc(1, sizeof *m);
+    assert_non_null(m);
+    uint32_t start = H_T0, full_total = 0;
+    for (unsigned period = 0; period < 8; period++) {
+        memset(m, 0, sizeof *m);
+        unsigned packets = 50 + rnd(400);
+        uint16_t offset = 0;
+        for (unsigned i = 0; i < packets; i++) {
+            offset = (uint16_t)(offset + (rnd(8) == 0));
+            if (offset > 59)
+                offset = 59;
+            model_packet(m, ctx, offset, start + offset);
+        }
+        full_total += m->table_full;
+        dr_report_t *r[MAX_REPORTS];
+        size_t n = flush_all(ctx, start + 60, r);
+        assert_int_equal(dr_counter(r[0], VIGIL_CNT_FLOW_TABLE_FULL), full_total);
+        size_t total = 0, count;
+        for (size_t i = 0; i < n; i++)
+            total += r[i]->n_flows;
+        assert_int_equal(total, m->count);
+        for (unsigned i = 0; i < m->count; i++) {
+            const model_flow_t *mf = &m->flows[i];
+            uint8_t remote[16];
+            model_remote(remote, mf->family, mf->remote);
+            const dr_flow_t *f =
+                h_find(r, n, mf->family, mf->proto, remote, mf->lport, mf->rport, &count);
+            assert_int_equal(count, 1);
+            assert_int_equal(f->kind, mf->kind);
+            assert_int_equal(f->packets_in, mf->packets[VIGIL_DIR_IN]);
+            assert_int_equal(f->packets_out, mf->packets[VIGIL_DIR_OUT]);
+            assert_int_equal(f->bytes_in, mf->bytes[VIGIL_DIR_IN]);
+            assert_int_equal(f->bytes_out, mf->bytes[VIGIL_DIR_OUT]);
+            assert_int_equal(f->first_seen, mf->first);
+            assert_int_equal(f->last_seen_delta, mf->last - mf->first);
+        }
+        unsigned entries = 0;
+        for (unsigned pr = 0; pr < 3; pr++)
+            for (unsigned d = 0; d < 2; d++) {
+                check_overflow(r[0], pr * 2 + d, m->overflow_packets[pr][d],
+                               m->overflow_bytes[pr][d]);
+                entries += m->overflow_packets[pr][d] != 0;
+            }
+        assert_int_equal(r[0]->n_overflow, entries);
+        h_free_reports(r, n);
+        start += 60;
+    }
+    free(m);
+    free(ctx);
+}
+
 static void first_fragment(pkt_t *p, uint16_t sport, uint16_t id)
 {
     pkt_ipv4(p, L4, R4);
@@ -670,6 +846,7 @@ int main(void)
         cmocka_unit_test(test_tables_fill_to_the_last_slot_and_every_flow_keeps_exact_counts),
         cmocka_unit_test(test_counter_wrap_with_no_free_slot_goes_to_overflow),
         cmocka_unit_test(test_shadow_records_share_the_table_with_other_keys_and_chains),
+        cmocka_unit_test(test_random_traffic_matches_a_reference_model),
         cmocka_unit_test(test_more_fragmented_datagrams_than_followed_replace_the_stalest),
         cmocka_unit_test(test_full_outbox_drops_the_oldest_reports_and_counts_them_exactly),
         cmocka_unit_test(test_period_larger_than_a_message_is_split_into_complete_parts),
