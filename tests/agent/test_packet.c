@@ -41,7 +41,7 @@ static vigil_counter_t parse_n(const pkt_t *p, size_t n)
     return packet_parse(p->data, n, n, &out);
 }
 
-static void test_ipv4_tcp_fields(void **state)
+static void test_ipv4_tcp_yields_addresses_ports_flags_and_length(void **state)
 {
     (void)state;
     pkt_t p;
@@ -96,7 +96,7 @@ static void test_tcp_options_do_not_hide_the_ports(void **state)
     assert_int_equal(out.datagram_bytes, 40 + 60);
 }
 
-static void test_udp_and_icmp_on_both_families(void **state)
+static void test_udp_and_icmp_ports_on_both_families(void **state)
 {
     (void)state;
     pkt_t p;
@@ -162,7 +162,7 @@ static void test_icmp_of_the_other_family_is_unsupported(void **state)
     assert_int_equal(parse(&p, &out), VIGIL_CNT_PROTO_UNSUPPORTED);
 }
 
-static void test_ip_truncated(void **state)
+static void test_packets_shorter_than_their_ip_header_are_ip_truncated(void **state)
 {
     (void)state;
     pkt_t p;
@@ -181,7 +181,7 @@ static void test_ip_truncated(void **state)
     assert_int_equal(packet_parse(p.data, 39, p.len, &out), VIGIL_CNT_IP_TRUNCATED);
 }
 
-static void test_ip_bad_version(void **state)
+static void test_versions_other_than_4_and_6_are_ip_bad_version(void **state)
 {
     (void)state;
     pkt_t p;
@@ -197,7 +197,7 @@ static void test_ip_bad_version(void **state)
     assert_int_equal(packet_parse(p.data, 1, 1, &out), VIGIL_CNT_IP_BAD_VERSION);
 }
 
-static void test_ipv4_bad_ihl(void **state)
+static void test_ihl_below_5_or_past_the_packet_is_ipv4_bad_ihl(void **state)
 {
     (void)state;
     pkt_t p;
@@ -214,7 +214,7 @@ static void test_ipv4_bad_ihl(void **state)
     assert_int_equal(parse(&p, &out), VIGIL_CNT_IPV4_BAD_IHL);
 }
 
-static void test_ipv4_bad_total_length(void **state)
+static void test_total_length_below_header_or_past_packet_is_bad(void **state)
 {
     (void)state;
     pkt_t p;
@@ -237,7 +237,7 @@ static void test_ipv4_bad_total_length(void **state)
     assert_int_equal(parse(&p, &out), VIGIL_CNT_IPV4_BAD_TOTAL_LENGTH);
 }
 
-static void test_ipv6_bad_payload_length_and_jumbogram(void **state)
+static void test_ipv6_payload_length_past_packet_or_jumbogram_is_bad(void **state)
 {
     (void)state;
     pkt_t p;
@@ -254,7 +254,7 @@ static void test_ipv6_bad_payload_length_and_jumbogram(void **state)
     assert_int_equal(parse(&p, &out), VIGIL_CNT_IPV6_BAD_PAYLOAD_LENGTH);
 }
 
-static void test_ipv6_ext_truncated(void **state)
+static void test_extension_header_past_the_datagram_is_ext_truncated(void **state)
 {
     (void)state;
     pkt_t p;
@@ -284,7 +284,7 @@ static void test_ipv6_ext_truncated(void **state)
     assert_int_equal(packet_parse(p.data, 44, 44, &out), VIGIL_CNT_IPV6_EXT_TRUNCATED);
 }
 
-static void test_ipv6_ext_chain_too_long(void **state)
+static void test_more_extension_headers_than_the_maximum_is_chain_too_long(void **state)
 {
     (void)state;
     pkt_t p;
@@ -313,7 +313,7 @@ static void test_ipv6_ext_chain_too_long(void **state)
     }
 }
 
-static void test_transport_truncated_for_tcp_udp_icmp(void **state)
+static void test_short_tcp_udp_icmp_headers_are_transport_truncated(void **state)
 {
     (void)state;
     pkt_t p;
@@ -348,7 +348,7 @@ static void test_transport_truncated_for_tcp_udp_icmp(void **state)
     }
 }
 
-static void test_tcp_bad_offset(void **state)
+static void test_tcp_data_offset_below_5_or_past_segment_is_bad_offset(void **state)
 {
     (void)state;
     pkt_t p;
@@ -383,7 +383,7 @@ static void test_first_fragment_may_end_inside_tcp_options(void **state)
     assert_int_equal(out.dst_port, 6);
 }
 
-static void test_unsupported_protocols(void **state)
+static void test_esp_gre_no_next_header_and_unknown_are_unsupported(void **state)
 {
     (void)state;
     pkt_t p;
@@ -435,7 +435,7 @@ static void test_ipv6_extension_chain_reaches_the_transport(void **state)
     assert_int_equal(out.fragment, PACKET_NOT_FRAGMENT);
 }
 
-static void test_ipv4_fragments(void **state)
+static void test_ipv4_first_and_later_fragments(void **state)
 {
     (void)state;
     pkt_t p;
@@ -665,25 +665,25 @@ static void test_every_prefix_is_read_within_its_buffer(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ipv4_tcp_fields),
+        cmocka_unit_test(test_ipv4_tcp_yields_addresses_ports_flags_and_length),
         cmocka_unit_test(test_ipv4_options_are_skipped_to_reach_the_ports),
         cmocka_unit_test(test_tcp_options_do_not_hide_the_ports),
-        cmocka_unit_test(test_udp_and_icmp_on_both_families),
+        cmocka_unit_test(test_udp_and_icmp_ports_on_both_families),
         cmocka_unit_test(test_icmp_replies_are_keyed_by_their_request_type),
         cmocka_unit_test(test_icmp_of_the_other_family_is_unsupported),
-        cmocka_unit_test(test_ip_truncated),
-        cmocka_unit_test(test_ip_bad_version),
-        cmocka_unit_test(test_ipv4_bad_ihl),
-        cmocka_unit_test(test_ipv4_bad_total_length),
-        cmocka_unit_test(test_ipv6_bad_payload_length_and_jumbogram),
-        cmocka_unit_test(test_ipv6_ext_truncated),
-        cmocka_unit_test(test_ipv6_ext_chain_too_long),
-        cmocka_unit_test(test_transport_truncated_for_tcp_udp_icmp),
-        cmocka_unit_test(test_tcp_bad_offset),
+        cmocka_unit_test(test_packets_shorter_than_their_ip_header_are_ip_truncated),
+        cmocka_unit_test(test_versions_other_than_4_and_6_are_ip_bad_version),
+        cmocka_unit_test(test_ihl_below_5_or_past_the_packet_is_ipv4_bad_ihl),
+        cmocka_unit_test(test_total_length_below_header_or_past_packet_is_bad),
+        cmocka_unit_test(test_ipv6_payload_length_past_packet_or_jumbogram_is_bad),
+        cmocka_unit_test(test_extension_header_past_the_datagram_is_ext_truncated),
+        cmocka_unit_test(test_more_extension_headers_than_the_maximum_is_chain_too_long),
+        cmocka_unit_test(test_short_tcp_udp_icmp_headers_are_transport_truncated),
+        cmocka_unit_test(test_tcp_data_offset_below_5_or_past_segment_is_bad_offset),
         cmocka_unit_test(test_first_fragment_may_end_inside_tcp_options),
-        cmocka_unit_test(test_unsupported_protocols),
+        cmocka_unit_test(test_esp_gre_no_next_header_and_unknown_are_unsupported),
         cmocka_unit_test(test_ipv6_extension_chain_reaches_the_transport),
-        cmocka_unit_test(test_ipv4_fragments),
+        cmocka_unit_test(test_ipv4_first_and_later_fragments),
         cmocka_unit_test(test_ipv6_fragments_first_later_and_atomic),
         cmocka_unit_test(test_headers_only_counts_the_whole_datagram),
         cmocka_unit_test(test_capture_ending_inside_the_last_extension_header_is_transport_truncated),
