@@ -73,11 +73,13 @@ static void ports_of_word(uint32_t word, uint16_t *local_port, uint16_t *remote_
     *remote_port = (uint16_t)((wire[2] << 8) | wire[3]);
 }
 
+#if VIGIL_FAST_PATH && VIGIL_MAX_FLOWS_V4 > 0
 /* The word of the same two ports in the other order. */
 static uint32_t ports_swapped(uint32_t word)
 {
     return (word >> 16) | (word << 16);
 }
+#endif
 
 static bool record_used(const vigil__flow_t *f)
 {
@@ -485,10 +487,12 @@ void flow_table_account(vigil_ctx_t *ctx, vigil_dir_t dir, const packet_t *pkt, 
         account_key(ctx, dir, pkt, pkt->proto, pkt->src_port, pkt->dst_port, offset);
 }
 
+#if VIGIL_FAST_PATH && VIGIL_MAX_FLOWS_V4 > 0
 static uint32_t be16_at(const uint8_t *p)
 {
     return ((uint32_t)p[0] << 8) | p[1];
 }
+#endif
 
 /*
  * The path most packets take: IPv4 without options or fragmentation, TCP or
