@@ -573,6 +573,102 @@ static void test_bad_packets_are_counted_by_reason_and_make_no_flow(void **state
     free(ctx);
 }
 
+/* A known local address and flow: the IPv4 fast path's territory. Every
+ * packet it must not take is counted as the general path counts it. */
+static void test_bad_packets_of_a_known_flow_are_counted_by_reason(void **state)
+{
+    (void)state;
+    vigil_ctx_t *ctx = h_ready();
+    pkt_t p;
+    mk_tcp4(&p, L4, R4, 40000, 443, T_SYN, 0);
+    h_out(ctx, &p, H_T0);
+    mk_udp4(&p, L4, R4, 5000, 53, 0);
+    h_out(ctx, &p, H_T0);
+
+    mk_tcp4(&p, L4, R4, 40000, 443, T_ACK, 10);
+    p.data[32] = 0x40; /* data offset 16 */
+    h_out(ctx, &p, H_T0);
+    p.data[32] = 0xf0; /* data offset 60 in a 30-byte segment */
+    h_out(ctx, &p, H_T0);
+    mk_tcp4(&p, L4, R4, 40000, 443, T_ACK, 0);
+    pkt_set_ip_length(&p, 39); /* TCP header cut by the datagram */
+    h_out(ctx, &p, H_T0);
+    mk_tcp4(&p, L4, R4, 40000, 443, T_ACK, 0);
+    vigil_observe_headers(ctx, VIGIL_DIR_OUT, p.data, 39, 40, H_T0); /* cut by the capture */
+    mk_udp4(&p, L4, R4, 5000, 53, 0);
+    pkt_set_ip_length(&p, 27);
+    h_out(ctx, &p, H_T0);
+    mk_udp4(&p, L4, R4, 5000, 53, 0);
+    vigil_observe(ctx, VIGIL_DIR_OUT, p.data, 27, H_T0); /* total 28 > length 27 */
+    mk_udp4(&p, L4, R4, 5000, 53, 0);
+    p.data[0] = 0x44; /* IHL 16 bytes */
+    h_out(ctx, &p, H_T0);
+    assert_int_equal(vigil_counter(ctx, VIGIL_CNT_TCP_BAD_OFFSET), 2);
+    assert_int_equal(vigil_counter(ctx, VIGIL_CNT_TRANSPORT_TRUNCATED), 3);
+    assert_int_equal(vigil_counter(ctx, VIGIL_CNT_IPV4_BAD_TOTAL_LENGTH), 1);
+    assert_int_equal(vigil_counter(ctx, VIGIL_CNT_IPV4_BAD_IHL), 1);
+
+    /* Valid variants the shortcut must hand over, or count identically. */
+    pkt_ipv4(&p, L4, R4); /* IP options */
+    pkt_ipv4_options(&p, 8);
+    pkt_udp(&p, 5000, 53);
+    pkt_finish(&p); /* 36 */
+    h_out(ctx, &p, H_T0 + 1);
+    mk_udp4(&p, R4, L4, 53, 5000, 100); /* inbound, padded link frame */
+    vigil_observe(ctx, VIGIL_DIR_IN, p.data, p.len + 6, H_T0 + 2);
+    mk_udp4(&p, L4, R4, 5000, 53, 0); /* DF set: not a fragment */
+    p.data[6] = 0x40;
+    h_out(ctx, &p, H_T0 + 2);
+    mk_tcp4(&p, R4, L4, 443, 40000, T_ACK, 0); /* header-only capture */
+    pkt_set_ip_length(&p, 1500);
+    vigil_observe_headers(ctx, VIGIL_DIR_IN, p.data, 40, 1500, H_T0 + 3);
+    mk_tcp4(&p, R4, L4, 443, 40000, T_RST | T_ACK, 0);
+    h_in(ctx, &p, H_T0 + 3);
+
+    dr_report_t *r = h_flush_one(ctx, H_T0 + 10);
+    assert_int_equal(r->n_flows, 2);
+    const dr_flow_t *f = only_flow(r, 4, VIGIL_PROTO_UDP, R4, 5000, 53);
+    assert_int_equal(f->packets_out, 3);
+    assert_int_equal(f->bytes_out, 28 + 36 + 28);
+    assert_int_equal(f->packets_in, 1);
+    assert_int_equal(f->bytes_in, 128);
+    assert_int_equal(f->last_seen_delta, 2);
+    f = only_flow(r, 4, VIGIL_PROTO_TCP, R4, 40000, 443);
+    assert_int_equal(f->packets_out, 1);
+    assert_int_equal(f->packets_in, 2);
+    assert_int_equal(f->bytes_in, 1500 + 40);
+    assert_int_equal(f->kind, VIGIL_PROTO_TCP | KIND_SYN | KIND_RST);
+    free(r);
+    free(ctx);
+}
+
+/* Equal traffic through the shortcut (local known) and through the
+ * general path (first packet of a new local address) counts the same. */
+static void test_first_and_later_packets_of_a_flow_count_alike(void **state)
+{
+    (void)state;
+    vigil_ctx_t *ctx = h_ready();
+    pkt_t p;
+    for (int i = 0; i < 5; i++) {
+        mk_tcp4(&p, R4, L4, 50000, 22, i == 0 ? T_SYN : T_ACK, (size_t)(i * 10));
+        h_in(ctx, &p, H_T0 + (uint32_t)i);
+        mk_tcp4(&p, L4, R4, 22, 50000, i == 0 ? (T_SYN | T_ACK) : T_ACK, (size_t)(i * 100));
+        h_out(ctx, &p, H_T0 + (uint32_t)i);
+    }
+    flow_view_t v;
+    assert_true(h_flow(ctx, 4, VIGIL_PROTO_TCP, R4, 22, 50000, &v));
+    assert_int_equal(v.packets[VIGIL_DIR_IN], 5);
+    assert_int_equal(v.packets[VIGIL_DIR_OUT], 5);
+    assert_int_equal(v.bytes[VIGIL_DIR_IN], 5 * 40 + 100);
+    assert_int_equal(v.bytes[VIGIL_DIR_OUT], 5 * 40 + 1000);
+    assert_int_equal(v.flags, VIGIL_PROTO_TCP | KIND_REMOTE | KIND_SYN | KIND_SYNACK);
+    assert_int_equal(v.first_seen, 0);
+    assert_int_equal(v.last_seen, 4);
+    assert_int_equal(v.local_index, 0);
+    assert_int_equal(h_flow_count(ctx, 4), 1);
+    free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -592,6 +688,8 @@ int main(void)
         cmocka_unit_test(test_later_fragments_follow_their_flow_across_a_period_close),
         cmocka_unit_test(test_later_fragment_without_its_first_is_unattributed),
         cmocka_unit_test(test_bad_packets_are_counted_by_reason_and_make_no_flow),
+        cmocka_unit_test(test_bad_packets_of_a_known_flow_are_counted_by_reason),
+        cmocka_unit_test(test_first_and_later_packets_of_a_flow_count_alike),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
