@@ -232,8 +232,54 @@ static void decode_overflow(dr_report_t *r, const cbor_item_t *v)
     }
 }
 
+/*
+ * Walks the raw bytes of one CBOR item: every head in its shortest form,
+ * every length definite, only the types a report uses (unsigned integers,
+ * byte and text strings, arrays, maps, `true`). Returns the item's end.
+ */
+static size_t walk_canonical(const uint8_t *msg, size_t len, size_t pos, unsigned depth)
+{
+    assert_true(depth < 8);
+    assert_true(pos < len);
+    unsigned major = msg[pos] >> 5, ai = msg[pos] & 31u;
+    pos++;
+    uint64_t value = ai;
+    if (major == 7) {
+        assert_int_equal(ai, 21); /* true */
+        return pos;
+    }
+    if (ai >= 24) {
+        assert_true(ai <= 27); /* no indefinite lengths, no reserved values */
+        size_t n = (size_t)1 << (ai - 24);
+        static const uint64_t min_of[4] = {24, 0x100, 0x10000, 0x100000000u};
+        assert_true(pos + n <= len);
+        value = 0;
+        for (size_t i = 0; i < n; i++)
+            value = (value << 8) | msg[pos + i];
+        pos += n;
+        assert_true(value >= min_of[ai - 24]); /* shortest form */
+    }
+    switch (major) {
+    case 0:
+        return pos;
+    case 2:
+    case 3:
+        assert_true(value <= len - pos);
+        return pos + (size_t)value;
+    case 4:
+    case 5:
+        for (uint64_t i = 0; i < value * (major == 5 ? 2u : 1u); i++)
+            pos = walk_canonical(msg, len, pos, depth + 1);
+        return pos;
+    default:
+        fail_msg("CBOR major type %u is not used in reports", major);
+        return len;
+    }
+}
+
 dr_report_t *dr_decode(const uint8_t *msg, size_t len)
 {
+    assert_int_equal(walk_canonical(msg, len, 0, 0), len);
     struct cbor_load_result res;
     cbor_item_t *root = cbor_load(msg, len, &res);
     assert_non_null(root);
