@@ -325,6 +325,30 @@ static void test_listeners_beyond_the_maximum_are_counted_as_truncated(void **st
     free(items);
 }
 
+static bool endless_listeners(void *arg, size_t index, vigil_listener_t *out)
+{
+    (void)arg;
+    memset(out, 0, sizeof *out);
+    out->proto = VIGIL_PROTO_TCP;
+    out->family = 4;
+    out->port = (uint16_t)index;
+    return true;
+}
+
+static void test_a_port_with_endless_listeners_is_counted_up_to_a_bound(void **state)
+{
+    (void)state;
+    vigil_port_t port = {endless_listeners, NULL, NULL};
+    vigil_ctx_t *ctx = h_new();
+    h_init(ctx, H_T0, NULL, &port);
+    dr_report_t *r = h_flush_one(ctx, H_T0 + 60);
+    assert_int_equal(r->n_listeners, VIGIL_MAX_LISTENERS);
+    /* vigil.c counts at most 4096 listeners past the maximum per period. */
+    assert_int_equal(dr_counter(r, VIGIL_CNT_LISTENERS_TRUNCATED), 4096);
+    free(r);
+    free(ctx);
+}
+
 static void test_listeners_split_across_parts_keep_their_order(void **state)
 {
     (void)state;
@@ -802,6 +826,7 @@ int main(void)
         cmocka_unit_test(test_flows_carry_the_index_of_their_local_address),
         cmocka_unit_test(test_listeners_any_address_and_bound_and_invalid),
         cmocka_unit_test(test_listeners_beyond_the_maximum_are_counted_as_truncated),
+        cmocka_unit_test(test_a_port_with_endless_listeners_is_counted_up_to_a_bound),
         cmocka_unit_test(test_listeners_split_across_parts_keep_their_order),
         cmocka_unit_test(test_system_information_every_n_periods),
         cmocka_unit_test(test_system_strings_are_cut_at_a_utf8_boundary_and_at_invalid_bytes),

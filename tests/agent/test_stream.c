@@ -155,6 +155,7 @@ static void test_damaged_stream_gives_the_same_reports_on_every_path(void **stat
         assert_non_null(copy);
         memcpy(copy, p.data, captured);
         vigil_observe_headers(ctx, dir, copy, captured, length, now);
+        assert_memory_equal(copy, p.data, captured); /* never modified */
         free(copy);
         if (rnd(50) == 0)
             now += rnd(4);
