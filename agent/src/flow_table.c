@@ -296,7 +296,12 @@ static void add_tcp_flags(vigil__flow_t *f, vigil_dir_t dir, unsigned tcp_flags)
 FLOW_INLINE void touch_record(vigil__flow_t *f, vigil_dir_t dir, unsigned tcp_flags,
                               uint16_t offset)
 {
-    f->seen = (f->seen & ~(uint32_t)SEEN_MASK) | offset;
+    uint32_t seen = f->seen;
+    if (offset >= (seen & SEEN_MASK))
+        seen = (seen & ~(uint32_t)SEEN_MASK) | offset;
+    else if (offset < ((seen >> FIRST_SHIFT) & SEEN_MASK)) /* clock stepped back */
+        seen = (seen & ~((uint32_t)SEEN_MASK << FIRST_SHIFT)) | ((uint32_t)offset << FIRST_SHIFT);
+    f->seen = seen;
     /* Most TCP segments carry only ACK/PSH: nothing to record for them. */
     if (tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST))
         add_tcp_flags(f, dir, tcp_flags);
