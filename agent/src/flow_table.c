@@ -386,7 +386,10 @@ static vigil__fragment_t *find_fragment(vigil_ctx_t *ctx, const packet_t *pkt)
     size_t len = pkt->family == 4 ? 4u : 16u;
     for (unsigned i = 0; i < VIGIL_MAX_FRAGMENTS; i++) {
         vigil__fragment_t *f = &ctx->fragments[i];
+        /* IPv4 reassembles by (src, dst, id, protocol); an IPv6 later
+         * fragment may name an extension header instead of the protocol. */
         if (f->family == pkt->family && f->id == pkt->fragment_id &&
+            (f->proto == pkt->proto || (pkt->family == 6 && pkt->proto == PACKET_PROTO_UNKNOWN)) &&
             memcmp(f->src, pkt->src, len) == 0 && memcmp(f->dst, pkt->dst, len) == 0)
             return f;
     }

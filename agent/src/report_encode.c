@@ -359,7 +359,9 @@ vigil_err_t report_encode_part(vigil_ctx_t *ctx, report_cursor_t *cursor, uint32
             keys++;
         }
         cbor_put_uint(&w, KEY_UPTIME);
-        cbor_put_uint(&w, period_end - ctx->start_now);
+        /* A clock set back before vigil_init() gives 0, not a wrapped value. */
+        int32_t uptime = (int32_t)(period_end - ctx->start_now);
+        cbor_put_uint(&w, uptime > 0 ? (uint32_t)uptime : 0u);
         keys++;
     }
     if (w.overflow)
