@@ -1,0 +1,2 @@
+int vigil_placeholder_pcap(void);
+int vigil_placeholder_pcap(void){return 0;}
