@@ -52,31 +52,27 @@ targets=(
 )
 
 # Option sets, written as the options header an integrator would pass with
-# -DVIGIL_OPTS_FILE. VIGIL_MAX_MESSAGE_SIZE 512 needs the shorter device id
-# and strings (vigil_opts.h checks that the fixed part of a report fits).
+# -DVIGIL_OPTS_FILE. The outbox must hold one report and its 8-byte slot
+# header, so a 1 KB outbox allows reports of up to 1016 bytes. (A 512-byte
+# maximum would also need a shorter device id, shorter strings and fewer local
+# addresses: vigil_opts.h checks that the fixed part of a report fits.)
 write_opts() {
   case $1 in
     default) echo "/* vigil_opts.h defaults */" ;;
     buf1k) cat <<'EOF'
-/* 64 IPv4 + 64 IPv6 flows, a 1 KB outbox holding two 512-byte reports */
+/* the defaults (64 IPv4 + 64 IPv6 flows) with a 1 KB report buffer */
 #define VIGIL_OUTBOX_SIZE 1024
-#define VIGIL_MAX_MESSAGE_SIZE 512
-#define VIGIL_DEVICE_ID_MAX 32
-#define VIGIL_MAX_STRING 16
-#define VIGIL_MAX_LOCAL_ADDRS_V4 1
-#define VIGIL_MAX_LOCAL_ADDRS_V6 2
+#define VIGIL_MAX_MESSAGE_SIZE 1016
 EOF
     ;;
     minimal) cat <<'EOF'
-/* a small sensor: 8 IPv4 + 8 IPv6 flows, 1 KB outbox, few listeners */
+/* a small sensor: 8 IPv4 + 8 IPv6 flows, 1 KB report buffer, few listeners */
 #define VIGIL_MAX_FLOWS_V4 8
 #define VIGIL_MAX_FLOWS_V6 8
 #define VIGIL_OUTBOX_SIZE 1024
-#define VIGIL_MAX_MESSAGE_SIZE 512
-#define VIGIL_DEVICE_ID_MAX 32
-#define VIGIL_MAX_STRING 16
-#define VIGIL_MAX_LOCAL_ADDRS_V4 1
-#define VIGIL_MAX_LOCAL_ADDRS_V6 2
+#define VIGIL_MAX_MESSAGE_SIZE 1016
+#define VIGIL_MAX_LOCAL_ADDRS_V4 2
+#define VIGIL_MAX_LOCAL_ADDRS_V6 3
 #define VIGIL_MAX_FRAGMENTS 2
 #define VIGIL_MAX_LISTENERS 8
 EOF
