@@ -15,7 +15,7 @@
 
 #include "lwip/pbuf.h"
 #include "lwip/tcp.h"
-#include "lwip/tcpip.h"
+#include "lwip/init.h"
 #include "lwip/udp.h"
 #include "vigil_lwip.h"
 
@@ -159,10 +159,8 @@ static int teardown_netif(void **state)
 /* Both contexts closed at the same time must hold the same reports. */
 static void assert_same_reports(void)
 {
-    LOCK_TCPIP_CORE();
     assert_int_equal(vigil_flush(&adapted, clock_s + 60), VIGIL_OK);
     assert_int_equal(vigil_flush(&direct, clock_s + 60), VIGIL_OK);
-    UNLOCK_TCPIP_CORE();
     assert_int_equal(vigil_outbox_count(&adapted), vigil_outbox_count(&direct));
     assert_true(vigil_outbox_count(&direct) > 0);
     for (size_t i = 0; i < vigil_outbox_count(&direct); i++) {
@@ -248,7 +246,6 @@ static void test_lwip_detach_restores_the_netif_functions(void **state)
 static void test_lwip_listeners_come_from_listen_and_unconnected_udp_pcbs(void **state)
 {
     (void)state;
-    LOCK_TCPIP_CORE();
     struct tcp_pcb *t = tcp_new_ip_type(IPADDR_TYPE_ANY);
     assert_non_null(t);
     assert_int_equal(tcp_bind(t, IP_ANY_TYPE, 8080), ERR_OK);
@@ -271,7 +268,6 @@ static void test_lwip_listeners_come_from_listen_and_unconnected_udp_pcbs(void *
     tcp_close(listening);
     udp_remove(u);
     udp_remove(client);
-    UNLOCK_TCPIP_CORE();
 
     static const uint8_t zeros[16], v4[16] = { 192, 168, 0, 1 };
     assert_int_equal(n, 3);
@@ -290,7 +286,9 @@ static void test_lwip_listeners_come_from_listen_and_unconnected_udp_pcbs(void *
 
 int main(void)
 {
-    tcpip_init(NULL, NULL); /* lwIP's own init and its tcpip thread */
+    /* lwIP without its tcpip thread: this test is the only thread, so it may
+     * touch PCBs directly (a firmware would be in the tcpip thread). */
+    lwip_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_lwip_inbound_frames_are_observed_as_their_ip_packets,
                                         setup_netif, teardown_netif),
