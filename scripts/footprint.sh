@@ -264,4 +264,25 @@ for t in "${targets[@]}"; do
     fi
   done
 done
+# The static bound beside a measurement: the qemu vector firmware paints the
+# stack below each call and reports the deepest byte touched (Cortex-M3, every
+# shared test vector, C library calls included).
+if command -v arm-none-eabi-gcc > /dev/null && command -v qemu-system-arm > /dev/null; then
+  fw=$work/qemu-firmware
+  if cmake -S "$root/agent/port/baremetal" -B "$fw" -DCMAKE_BUILD_TYPE=MinSizeRel \
+       -DCMAKE_TOOLCHAIN_FILE="$root/cmake/toolchains/arm-none-eabi.cmake" \
+       -DVIGIL_ARM_CPU=cortex-m3 > "$fw.log" 2>&1 &&
+     cmake --build "$fw" >> "$fw.log" 2>&1 &&
+     timeout 60 qemu-system-arm -M mps2-an385 -nographic -monitor none -serial none \
+       -chardev file,id=semihost,path="$fw/out.txt" \
+       -semihosting-config enable=on,target=native,chardev=semihost \
+       -kernel "$fw/vector_firmware.elf" >> "$fw.log" 2>&1; then
+    awk '$1 == "stack" && $2 == "vigil_observe" { print "BENCH stack_observe_measured_cortex_m3", $3, "bytes" }
+         $1 == "stack" && $2 == "vigil_poll" { print "BENCH stack_poll_measured_cortex_m3", $3, "bytes" }' \
+      "$fw/out.txt"
+  else
+    echo "# qemu firmware: build or run FAILED, see $fw.log" >&2
+    status=1
+  fi
+fi
 exit $status
