@@ -36,6 +36,9 @@
 #                          listener_at) are not in the graph: they are named
 #                          on a `#` line below the number. A frame reported
 #                          "dynamic" or a recursive cycle fails the script.
+#   stack_observe_measured_cortex_m3, stack_poll_measured_cortex_m3
+#                          the real high-water mark on the shared vectors,
+#                          from the qemu firmware (when qemu is installed).
 #
 # Usage: scripts/footprint.sh [WORKDIR]   (default: build-footprint)
 set -euo pipefail
