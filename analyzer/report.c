@@ -130,6 +130,14 @@ static report_reject_t field_u32(const cbor_item_t *item, uint32_t *out, report_
     return r;
 }
 
+/* libcbor 0.8's cbor_is_bool() asserts on a float, so the width is checked
+ * first: a hostile report may put a float where a bool belongs. */
+static bool is_true(const cbor_item_t *item)
+{
+    return cbor_isa_float_ctrl(item) && cbor_float_get_width(item) == CBOR_FLOAT_0 &&
+           cbor_ctrl_value(item) == CBOR_CTRL_TRUE;
+}
+
 static bool utf8_valid(const unsigned char *s, size_t n)
 {
     size_t i = 0;
@@ -508,7 +516,7 @@ static report_reject_t decode_map(const cbor_item_t *root, report_t *r, report_e
     if (by_key[KEY_PART] && (rc = field_uint(by_key[KEY_PART], U32_MAX, &r->part, err, "part")))
         return rc;
     if (by_key[KEY_MORE]) {
-        if (!cbor_is_bool(by_key[KEY_MORE]) || !cbor_get_bool(by_key[KEY_MORE]))
+        if (!is_true(by_key[KEY_MORE]))
             return fail(err, REPORT_ERR_TYPE, "more: expected true");
         r->more = true;
     }

@@ -295,6 +295,22 @@ static void test_wrong_types_and_ranges_are_rejected(void **state)
     w.b[w.n++] = 0xf4; /* more: false */
     expect_reject(&w, REPORT_ERR_TYPE);
 
+    for (int width = 0; width < 3; width++) {
+        static const uint8_t floats[3][9] = {
+            {0xf9, 0x3c, 0x00},
+            {0xfa, 0x3f, 0x80, 0x00, 0x00},
+            {0xfb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0},
+        };
+        static const size_t float_len[3] = {3, 5, 9};
+        w.n = 0;
+        map(&w, 8);
+        header(&w, -1, 1);
+        u(&w, 8);
+        memcpy(w.b + w.n, floats[width], float_len[width]); /* more: 1.0, not true */
+        w.n += float_len[width];
+        expect_reject(&w, REPORT_ERR_TYPE);
+    }
+
     w.n = 0;
     map(&w, 7);
     header(&w, 1, 1);
