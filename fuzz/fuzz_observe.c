@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "vigil.h"
 
 static vigil_ctx_t ctx;

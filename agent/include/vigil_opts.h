@@ -102,6 +102,15 @@
 #define VIGIL_MAX_STRING 32
 #endif
 
+/*
+ * VIGIL_FAST_PATH: a shortcut for IPv4 TCP/UDP packets of flows already in
+ * the table (most packets), about twice as fast as the general path and with
+ * the same results. Set to 0 to save its code (about 300 bytes on Cortex-M).
+ */
+#ifndef VIGIL_FAST_PATH
+#define VIGIL_FAST_PATH 1
+#endif
+
 /* ---- checks: an impossible combination fails here, naming the options ---- */
 
 #if VIGIL_MAX_FLOWS_V4 < 0 || VIGIL_MAX_FLOWS_V4 > 254

@@ -13,7 +13,6 @@
 #include "prot/ip.h"
 
 #define PACKET_OK VIGIL_CNT__COUNT
-#define PROTO_UNKNOWN 0xffu
 
 static uint16_t be16(const uint8_t *p)
 {
@@ -33,11 +32,11 @@ static uint8_t proto_of(uint8_t ip_proto, uint8_t family)
     case IPPROTO_NUM_UDP:
         return VIGIL_PROTO_UDP;
     case IPPROTO_NUM_ICMP:
-        return family == 4 ? (uint8_t)VIGIL_PROTO_ICMP : PROTO_UNKNOWN;
+        return family == 4 ? (uint8_t)VIGIL_PROTO_ICMP : PACKET_PROTO_UNKNOWN;
     case IPPROTO_NUM_ICMPV6:
-        return family == 6 ? (uint8_t)VIGIL_PROTO_ICMP : PROTO_UNKNOWN;
+        return family == 6 ? (uint8_t)VIGIL_PROTO_ICMP : PACKET_PROTO_UNKNOWN;
     default:
-        return PROTO_UNKNOWN;
+        return PACKET_PROTO_UNKNOWN;
     }
 }
 

@@ -16,6 +16,9 @@ typedef enum {
     PACKET_LATER_FRAGMENT   /* offset > 0: carries no transport header */
 } packet_fragment_t;
 
+/* packet_t.proto of a later fragment whose protocol libvigil does not track. */
+#define PACKET_PROTO_UNKNOWN 0xffu
+
 typedef struct {
     const uint8_t *src;       /* 4 or 16 bytes, inside the packet */
     const uint8_t *dst;

@@ -170,9 +170,9 @@ static void put_local_addrs(cbor_out_t *w, const vigil_ctx_t *ctx)
 {
     cbor_put_head(w, CBOR_MAJOR_ARRAY, (uint64_t)ctx->local4_count + ctx->local6_count);
     for (unsigned i = 0; i < ctx->local4_count; i++)
-        cbor_put_bytes(w, ctx->local4[i], 4);
+        cbor_put_bytes(w, (const uint8_t *)ctx->local4[i], 4);
     for (unsigned i = 0; i < ctx->local6_count; i++)
-        cbor_put_bytes(w, ctx->local6[i], 16);
+        cbor_put_bytes(w, (const uint8_t *)ctx->local6[i], 16);
 }
 
 /*

@@ -12,11 +12,9 @@
 
 #include "flow_table.h"
 #include "outbox.h"
-#include "packet.h"
 #include "report_encode.h"
 
 #define VIGIL_MAGIC 0x56474c31u /* "VGL1": vigil_init() ran */
-#define SEEN_MAX 4095u
 #define INTERVAL_MAX 3600u
 #define MIN_MESSAGE_SIZE 512u
 /* Listeners past VIGIL_MAX_LISTENERS are counted up to this many. */
@@ -113,21 +111,6 @@ uint32_t vigil_counter(const vigil_ctx_t *ctx, vigil_counter_t counter)
     return ctx->counters[counter];
 }
 
-/* Seconds since the period started, as a flow record stores them. */
-static uint16_t period_offset(vigil_ctx_t *ctx, uint32_t now)
-{
-    if ((int32_t)(now - ctx->period_start) < 0) {
-        ctx->counters[VIGIL_CNT_CLOCK_BACKWARDS]++;
-        return 0;
-    }
-    uint32_t offset = now - ctx->period_start;
-    if (offset > SEEN_MAX) {
-        ctx->counters[VIGIL_CNT_TIME_SATURATED]++;
-        return SEEN_MAX;
-    }
-    return (uint16_t)offset;
-}
-
 void vigil_observe_headers(vigil_ctx_t *ctx, vigil_dir_t direction, const uint8_t *data,
                            size_t captured, size_t length, uint32_t now)
 {
@@ -139,13 +122,7 @@ void vigil_observe_headers(vigil_ctx_t *ctx, vigil_dir_t direction, const uint8_
     }
     if (!(ctx->config.collectors & VIGIL_COLLECT_NETWORK))
         return;
-    packet_t pkt;
-    vigil_counter_t verdict = packet_parse(data, captured, length, &pkt);
-    if (verdict != VIGIL_CNT__COUNT) {
-        ctx->counters[verdict]++;
-        return;
-    }
-    flow_table_account(ctx, direction, &pkt, period_offset(ctx, now), now);
+    flow_table_observe(ctx, direction, data, captured, length, now);
 }
 
 void vigil_observe(vigil_ctx_t *ctx, vigil_dir_t direction, const uint8_t *ip_packet,

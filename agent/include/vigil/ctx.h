@@ -12,21 +12,20 @@
 #define VIGIL__N6 (VIGIL_MAX_FLOWS_V6 > 0 ? VIGIL_MAX_FLOWS_V6 : 1)
 
 /*
- * A flow record: these 18 bytes plus the remote address (4 or 16 bytes),
- * one byte of chain link and one of local-address index, kept in parallel
- * arrays: 24 bytes per tracked IPv4 flow and 36 per IPv6 flow. Counters are sized for one report period: 16-bit
- * packets and 24-bit bytes per direction; a flow that would wrap one takes a
- * further record (its "shadow"), and the encoder adds them up.
- * A record with no packet in either direction is free.
+ * A flow record: five 32-bit words plus the remote address (one word for
+ * IPv4, four for IPv6), so 24 bytes per tracked IPv4 flow and 36 per IPv6
+ * flow, chain link and local-address index included. Counters are sized for
+ * one report period: 16-bit packets and 24-bit bytes per direction; a flow
+ * that would wrap one takes a further record (its "shadow") and the encoder
+ * adds them up. A record with no packet in either direction is free.
  */
 typedef struct {
-    uint16_t local_port;   /* ICMP: type */
-    uint16_t remote_port;  /* ICMP: code */
-    uint16_t packets[2];   /* [VIGIL_DIR_IN], [VIGIL_DIR_OUT] */
-    uint8_t bytes[2][3];   /* 24-bit little-endian, per direction */
-    uint8_t seen[3];       /* first and last, 12 bits each, seconds after period start */
-    uint8_t flags;         /* proto, initiator, TCP flags, shadow */
-} vigil__flow_counts_t;
+    uint32_t ports;      /* local port | remote port << 16 (ICMP: type, code) */
+    uint32_t packets;    /* in | out << 16 */
+    uint32_t bytes_in;   /* 24-bit byte count | flags << 24 */
+    uint32_t bytes_out;  /* 24-bit byte count | chain link << 24 */
+    uint32_t seen;       /* last | first << 12 (s after period start) | local index << 24 */
+} vigil__flow_t;
 
 /* A fragmented datagram being followed: its first fragment's addresses and
  * ports, so that later fragments join that flow, even in the next period. */
@@ -60,19 +59,15 @@ struct vigil_ctx {
 
     uint8_t local4_count;
     uint8_t local6_count;
-    uint8_t local4[VIGIL_MAX_LOCAL_ADDRS_V4][4];
-    uint8_t local6[VIGIL_MAX_LOCAL_ADDRS_V6][16];
+    uint32_t local4[VIGIL_MAX_LOCAL_ADDRS_V4][1];
+    uint32_t local6[VIGIL_MAX_LOCAL_ADDRS_V6][4];
 
     uint8_t free4;           /* coalesced hashing: free slots are taken from here down */
     uint8_t free6;
-    vigil__flow_counts_t counts4[VIGIL__N4];
-    vigil__flow_counts_t counts6[VIGIL__N6];
-    uint8_t remote4[VIGIL__N4][4];
-    uint8_t remote6[VIGIL__N6][16];
-    uint8_t next4[VIGIL__N4];          /* chain link, VIGIL__NO_SLOT at the end */
-    uint8_t next6[VIGIL__N6];
-    uint8_t local_of4[VIGIL__N4];      /* index into local4 */
-    uint8_t local_of6[VIGIL__N6];
+    vigil__flow_t flows4[VIGIL__N4];
+    vigil__flow_t flows6[VIGIL__N6];
+    uint32_t remote4[VIGIL__N4][1];    /* network byte order, as in the packet */
+    uint32_t remote6[VIGIL__N6][4];
 
     vigil__fragment_t fragments[VIGIL_MAX_FRAGMENTS];
 
