@@ -120,9 +120,11 @@ tcp_push() { # server_ns client_ns addr port bytes
 # Start recording in the device namespace, and wait until tcpdump listens.
 iface=$if_dev
 [ "$scenario" = udp ] && iface=any   # Linux cooked v2 link type
+snaplen=262144
+[ "$scenario" = tcp ] && snaplen=200 # headers only: whole datagrams must still count
 # (ip netns exec execs tcpdump, so $! is tcpdump itself. A background job of a
 # script ignores SIGINT, so it is stopped with SIGTERM, which it also handles.)
-ip netns exec "$ns_dev" tcpdump -i "$iface" --immediate-mode -U -n -w "$out" 2>"$work/tcpdump.log" &
+ip netns exec "$ns_dev" tcpdump -i "$iface" -s "$snaplen" --immediate-mode -U -n -w "$out" 2>"$work/tcpdump.log" &
 tcpdump_pid=$!
 for _ in $(seq 100); do
   grep -q "listening on" "$work/tcpdump.log" && break
@@ -144,6 +146,7 @@ case "$scenario" in
     fetch "$ns_dev" "http://[$PEER6]:8000/big.bin"
     fetch "$ns_dev" "http://$PEER4:8000/big.bin"
     tcp_push "$ns_peer" "$ns_dev" "$PEER4" 9000 400000      # device uploads
+    tcp_push "$ns_peer" "$ns_dev" "$PEER6" 9002 24000000    # past a 24-bit byte counter
     tcp_push "$ns_dev" "$ns_peer" "$DEV6" 9001 200000       # device accepts
     ;;
   udp)
