@@ -6,6 +6,7 @@
 # Usage: run_oracle.sh NAME VIGIL_AGENT VIGIL WORK_DIR
 #   NAME: netns_icmp | netns_tcp | netns_udp   (real traffic; root and ip netns)
 #         scapy_ipv6_ext | scapy_ipv4_frag | scapy_truncated | scapy_tcp_flags
+#         demo       (the committed data/demo-traffic.pcapng; no root needed)
 #         selftest   (the comparison must catch a tampered report)
 # Exits 77 (ctest's skip) when a prerequisite is missing.
 set -euo pipefail
@@ -38,6 +39,11 @@ case "$name" in
     capture="$work/capture.pcap"
     mapfile -t addrs < <(bash "$here/netns_capture.sh" "${name#netns_}" "$capture")
     interval=1   # real traffic spans a few seconds: several report periods
+    ;;
+  demo)
+    capture="$here/../../data/demo-traffic.pcapng"
+    addrs=(192.0.2.1 2001:db8::1)   # as data/make-demo-traffic.sh made it
+    interval=1
     ;;
   scapy_*|selftest)
     scapy_name=${name#scapy_}

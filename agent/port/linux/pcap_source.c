@@ -11,7 +11,9 @@
 #define _DEFAULT_SOURCE
 #include "pcap_source.h"
 
+#include <errno.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -222,6 +224,13 @@ pcap_source_t *pcap_source_open_live(const char *iface, char *err, size_t err_le
     rc = pcap_activate(p);
     if (rc < 0)
         return live_failed(p, "activate", rc, err, err_len);
+    /* libpcap's read timeout does not fire in immediate mode on Linux, so
+     * the source waits with poll() itself and reads without blocking. */
+    if (pcap_get_selectable_fd(p) < 0 || pcap_setnonblock(p, 1, pcap_err) != 0) {
+        snprintf(err, err_len, "%s: cannot wait for packets without blocking", iface);
+        pcap_close(p);
+        return NULL;
+    }
     return source_new(p, true, err, err_len);
 }
 
@@ -235,6 +244,18 @@ source_status_t pcap_source_next(pcap_source_t *src, link_packet_t *pkt)
     struct pcap_pkthdr *hdr;
     const u_char *data;
     int rc = pcap_next_ex(src->pcap, &hdr, &data);
+    if (rc == 0 && src->live) {
+        /* Nothing waiting: sleep until a packet, the timeout or a signal. */
+        struct pollfd pfd = {.fd = pcap_get_selectable_fd(src->pcap), .events = POLLIN};
+        int ready = poll(&pfd, 1, LIVE_TIMEOUT_MS);
+        if (ready < 0 && errno != EINTR) {
+            snprintf(src->error, sizeof src->error, "poll: %s", strerror(errno));
+            return SOURCE_ERROR;
+        }
+        if (ready <= 0)
+            return SOURCE_TIMEOUT;
+        rc = pcap_next_ex(src->pcap, &hdr, &data);
+    }
     switch (rc) {
     case 1:
         pkt->ts = (uint32_t)hdr->ts.tv_sec;
