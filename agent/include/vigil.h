@@ -74,8 +74,8 @@ typedef enum {
     VIGIL_CNT_LOCAL_ADDR_FULL = 11,       /* packets of a local address with no slot */
     VIGIL_CNT_FLOW_TABLE_FULL = 12,       /* packets counted in overflow, not in a flow */
     VIGIL_CNT_OUTBOX_DROPPED = 13,        /* reports dropped from a full outbox */
-    VIGIL_CNT_TIME_SATURATED = 14,        /* a period ran past 4095 s */
-    VIGIL_CNT_CLOCK_BACKWARDS = 15,       /* `now` went back within a period */
+    VIGIL_CNT_TIME_SATURATED = 14,        /* packets seen over 4095 s into a period */
+    VIGIL_CNT_CLOCK_BACKWARDS = 15,       /* `now` before the period's start */
     VIGIL_CNT_LISTENERS_TRUNCATED = 16,   /* listeners beyond VIGIL_MAX_LISTENERS */
     VIGIL_CNT_CONFIG_REJECTED = 17,       /* vigil_configure() refused a configuration */
     VIGIL_CNT_BAD_ARGUMENT = 18,          /* vigil_observe() with NULL or a bad direction */

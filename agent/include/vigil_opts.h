@@ -32,15 +32,18 @@
 
 /*
  * VIGIL_MAX_LOCAL_ADDRS_V4, VIGIL_MAX_LOCAL_ADDRS_V6: the device's own
- * addresses, learned from traffic. Flow records refer to them by index, which
- * is why a record does not carry its local address. Traffic from a further
- * local address is counted (local_addr_full) and goes to overflow.
+ * addresses, learned from traffic, per report period. Flow records refer to
+ * them by index, which is why a record does not carry its local address.
+ * Multicast and broadcast groups the device receives on count too (mDNS,
+ * SSDP, all-nodes), so leave room for them beside the unicast addresses.
+ * Traffic of a further local address is counted (local_addr_full) and goes
+ * to overflow.
  */
 #ifndef VIGIL_MAX_LOCAL_ADDRS_V4
-#define VIGIL_MAX_LOCAL_ADDRS_V4 2
+#define VIGIL_MAX_LOCAL_ADDRS_V4 4
 #endif
 #ifndef VIGIL_MAX_LOCAL_ADDRS_V6
-#define VIGIL_MAX_LOCAL_ADDRS_V6 4
+#define VIGIL_MAX_LOCAL_ADDRS_V6 6
 #endif
 
 /*
@@ -149,6 +152,9 @@
     + 5 * VIGIL_MAX_LOCAL_ADDRS_V4 + 17 * VIGIL_MAX_LOCAL_ADDRS_V6 + 230)
 #if VIGIL_REPORT_FIXED_WORST + 96 > VIGIL_MAX_MESSAGE_SIZE
 #error "VIGIL_MAX_MESSAGE_SIZE is too small for VIGIL_DEVICE_ID_MAX, VIGIL_MAX_STRING and the VIGIL_MAX_LOCAL_ADDRS_* options"
+#endif
+#if VIGIL_MAX_LISTENERS < 0 || VIGIL_MAX_LISTENERS > 1024
+#error "VIGIL_MAX_LISTENERS must be 0..1024"
 #endif
 #if VIGIL_MAX_EXT_HEADERS < 1 || VIGIL_MAX_EXT_HEADERS > 32
 #error "VIGIL_MAX_EXT_HEADERS must be 1..32"

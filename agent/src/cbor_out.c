@@ -70,11 +70,12 @@ void cbor_put_uint(cbor_out_t *w, uint64_t value)
 
 static void put_string(cbor_out_t *w, unsigned major, const void *data, size_t len)
 {
-    cbor_put_head(w, major, len);
-    if (w->overflow || w->capacity - w->pos < len) {
+    /* Head and bytes fit together or nothing is written. */
+    if (w->overflow || w->capacity - w->pos < cbor_head_size(len) + len) {
         w->overflow = true;
         return;
     }
+    cbor_put_head(w, major, len);
     if (len > 0)
         memcpy(w->buf + w->pos, data, len);
     w->pos += len;

@@ -296,7 +296,12 @@ static void add_tcp_flags(vigil__flow_t *f, vigil_dir_t dir, unsigned tcp_flags)
 FLOW_INLINE void touch_record(vigil__flow_t *f, vigil_dir_t dir, unsigned tcp_flags,
                               uint16_t offset)
 {
-    f->seen = (f->seen & ~(uint32_t)SEEN_MASK) | offset;
+    uint32_t seen = f->seen;
+    if (offset >= (seen & SEEN_MASK))
+        seen = (seen & ~(uint32_t)SEEN_MASK) | offset;
+    else if (offset < ((seen >> FIRST_SHIFT) & SEEN_MASK)) /* clock stepped back */
+        seen = (seen & ~((uint32_t)SEEN_MASK << FIRST_SHIFT)) | ((uint32_t)offset << FIRST_SHIFT);
+    f->seen = seen;
     /* Most TCP segments carry only ACK/PSH: nothing to record for them. */
     if (tcp_flags & (TCP_FLAG_SYN | TCP_FLAG_FIN | TCP_FLAG_RST))
         add_tcp_flags(f, dir, tcp_flags);
@@ -381,7 +386,10 @@ static vigil__fragment_t *find_fragment(vigil_ctx_t *ctx, const packet_t *pkt)
     size_t len = pkt->family == 4 ? 4u : 16u;
     for (unsigned i = 0; i < VIGIL_MAX_FRAGMENTS; i++) {
         vigil__fragment_t *f = &ctx->fragments[i];
+        /* IPv4 reassembles by (src, dst, id, protocol); an IPv6 later
+         * fragment may name an extension header instead of the protocol. */
         if (f->family == pkt->family && f->id == pkt->fragment_id &&
+            (f->proto == pkt->proto || (pkt->family == 6 && pkt->proto == PACKET_PROTO_UNKNOWN)) &&
             memcmp(f->src, pkt->src, len) == 0 && memcmp(f->dst, pkt->dst, len) == 0)
             return f;
     }

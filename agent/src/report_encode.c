@@ -253,7 +253,9 @@ static unsigned put_flows_of(cbor_out_t *w, vigil_ctx_t *ctx, uint8_t family, ui
 
 static bool flows_done(const report_cursor_t *c)
 {
-    return c->slot4 >= VIGIL_MAX_FLOWS_V4 && c->slot6 >= VIGIL_MAX_FLOWS_V6;
+    /* Through flow_table_capacity(): a family disabled with 0 must not make
+     * this a constant comparison (-Wtype-limits). */
+    return c->slot4 >= flow_table_capacity(4) && c->slot6 >= flow_table_capacity(6);
 }
 
 static bool has_listener_source(const vigil_ctx_t *ctx)
@@ -357,7 +359,9 @@ vigil_err_t report_encode_part(vigil_ctx_t *ctx, report_cursor_t *cursor, uint32
             keys++;
         }
         cbor_put_uint(&w, KEY_UPTIME);
-        cbor_put_uint(&w, period_end - ctx->start_now);
+        /* A clock set back before vigil_init() gives 0, not a wrapped value. */
+        int32_t uptime = (int32_t)(period_end - ctx->start_now);
+        cbor_put_uint(&w, uptime > 0 ? (uint32_t)uptime : 0u);
         keys++;
     }
     if (w.overflow)
@@ -370,7 +374,7 @@ vigil_err_t report_encode_part(vigil_ctx_t *ctx, report_cursor_t *cursor, uint32
         unsigned written = 0;
         if (!w.overflow) {
             written = put_flows_of(&w, ctx, 4, &cursor->slot4, 0);
-            if (cursor->slot4 >= VIGIL_MAX_FLOWS_V4)
+            if (cursor->slot4 >= flow_table_capacity(4))
                 written += put_flows_of(&w, ctx, 6, &cursor->slot6, written);
         }
         if (written > 0) {
