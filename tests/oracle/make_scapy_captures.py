@@ -41,6 +41,7 @@ class Capture:
         self.items = []       # (time, ip packet or bytes, wire length or None, link override)
         self.expect = {}
         self.bad_frames = {}  # frame number (from 1) -> the counter it must raise
+        self.agent_args = []  # extra vigil-agent options this capture needs
 
     def add(self, t, pkt, wirelen=None, non_ip=None):
         self.items.append((T0 + t, pkt, wirelen, non_ip))
@@ -180,6 +181,9 @@ def ipv4_frag():
         icmp = bytes(ICMP(type=typ, id=9, seq=1) / Raw(b"i" * 2000))
         c.add(3, IP(src=src, dst=dst, id=ident, proto=1, flags="MF") / Raw(icmp[:1480]))
         c.add(3, IP(src=src, dst=dst, id=ident, proto=1, frag=185) / Raw(icmp[1480:]))
+    # A later fragment with the id of a followed datagram but another protocol.
+    c.bad("fragment_unattributed", 3, IP(src=p, dst=DEV4, id=0x4444, proto=6, frag=185) /
+          Raw(b"x" * 24))
     # Later fragments whose first never came.
     c.bad("fragment_unattributed", 4, IP(src=p, dst=DEV4, id=0x6666, proto=17, frag=100) /
           Raw(b"x" * 64))
@@ -284,7 +288,28 @@ def tcp_flags():
     return c, "vlan", "pcap"
 
 
-CAPTURES = {"ipv6_ext": ipv6_ext, "ipv4_frag": ipv4_frag, "truncated": truncated,
+def many_flows():
+    """Many flows sharing few remotes, reported with a 512-byte message limit:
+    a period split into several parts, remotes given as back-references."""
+    c = Capture()
+    c.agent_args = ["--max-message", "512"]
+    t = 0
+    for i in range(60):
+        peer = PEER4[i % 3]
+        c.add(t, IP(src=DEV4, dst=peer) / UDP(sport=42000 + i, dport=5000 + i % 7) / Raw(b"u" * i))
+        if i % 2:
+            c.add(t, IP(src=peer, dst=DEV4) / UDP(sport=5000 + i % 7, dport=42000 + i) / Raw(b"v" * 9))
+    for i in range(50):
+        peer = PEER6[i % 3]
+        c.add(t + 1, IPv6(src=DEV6, dst=peer) / TCP(sport=43000 + i, dport=443, flags="S"))
+        c.add(t + 1, IPv6(src=peer, dst=DEV6) / TCP(sport=443, dport=43000 + i, flags="SA"))
+    for i in range(12):
+        c.add(t + 2, IPv6(src=PEER6[i % 3], dst=DEV6) / ICMPv6EchoRequest(id=i) / Raw(b"e" * i))
+        c.add(t + 2, IPv6(src=OTHER6[0], dst=DEV6) / UDP(sport=i, dport=7) / Raw(b"x" * i))
+    return c, "sll2", "pcap"
+
+
+CAPTURES = {"many_flows": many_flows, "ipv6_ext": ipv6_ext, "ipv4_frag": ipv4_frag, "truncated": truncated,
             "tcp_flags": tcp_flags}
 LINKTYPES = {"ether": 1, "vlan": 1, "sll": 113, "sll2": 276, "raw": 101}
 
@@ -302,7 +327,8 @@ def main():
     else:
         wrpcap(path, frames, linktype=LINKTYPES[link])
     meta = {"capture": path, "device_addrs": [DEV4, DEV6], "link": link,
-            "expect_counters": cap.expect, "bad_frames": cap.bad_frames}
+            "expect_counters": cap.expect, "bad_frames": cap.bad_frames,
+            "agent_args": cap.agent_args}
     with open(os.path.join(out_dir, name + ".json"), "w") as f:
         json.dump(meta, f, indent=1, sort_keys=True)
     print(path)

@@ -6,6 +6,7 @@
 # Usage: run_oracle.sh NAME VIGIL_AGENT VIGIL WORK_DIR
 #   NAME: netns_icmp | netns_tcp | netns_udp   (real traffic; root and ip netns)
 #         scapy_ipv6_ext | scapy_ipv4_frag | scapy_truncated | scapy_tcp_flags
+#         scapy_many_flows
 #         demo       (the committed data/demo-traffic.pcapng; no root needed)
 #         selftest   (the comparison must catch a tampered report)
 # Exits 77 (ctest's skip) when a prerequisite is missing.
@@ -29,6 +30,7 @@ chmod 0777 "$work"   # tcpdump writes here after dropping its privileges
 addrs=()
 interval=60
 meta_args=()
+extra_args=()
 case "$name" in
   netns_*)
     [ "$(id -u)" -eq 0 ] || skip "needs root for network namespaces"
@@ -51,6 +53,7 @@ case "$name" in
     capture=$("$py" "$here/make_scapy_captures.py" "$scapy_name" "$work")
     mapfile -t addrs < <("$py" -c 'import json,sys; print("\n".join(json.load(open(sys.argv[1]))["device_addrs"]))' "$work/$scapy_name.json")
     meta_args=(--meta "$work/$scapy_name.json")
+    mapfile -t extra_args < <("$py" -c 'import json,sys; print("\n".join(json.load(open(sys.argv[1]))["agent_args"]))' "$work/$scapy_name.json")
     ;;
   *)
     echo "run_oracle.sh: unknown test '$name'" >&2; exit 2 ;;
@@ -58,6 +61,7 @@ esac
 
 agent_args=(--pcap "$capture" --device-id "oracle-$name" --interval "$interval"
             --out "$work/reports.bin")
+for a in "${extra_args[@]}"; do [ -n "$a" ] && agent_args+=("$a"); done
 compare_args=(--capture "$capture" --agent-log "$work/agent.log" "${meta_args[@]}")
 for a in "${addrs[@]}"; do
   agent_args+=(--device-addr "$a")
