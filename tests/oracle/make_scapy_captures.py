@@ -20,7 +20,7 @@ import logging
 logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
 
 from scapy.all import (AH, ARP, ESP, ICMP, IP, TCP, UDP, CookedLinux, CookedLinuxV2,  # noqa: E402
-                       Dot1AD, Dot1Q, Ether, ICMPv6EchoReply, ICMPv6EchoRequest, IPv6,
+                       Dot1AD, Dot1Q, Ether, ICMPv6DestUnreach, ICMPv6EchoReply, ICMPv6PacketTooBig, ICMPv6EchoRequest, IPv6,
                        IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
                        IPv6ExtHdrRouting, IPOption_RR, Raw, wrpcap, wrpcapng)
 
@@ -153,6 +153,11 @@ def ipv6_ext():
     c.bad("ipv6_ext_chain_too_long", 9, chain / UDP(sport=1, dport=2))
     # Foreign chatter between two other hosts.
     c.add(9, IPv6(src=OTHER6[0], dst=OTHER6[1]) / UDP(sport=9, dport=9) / Raw(b"o" * 10))
+    # ICMPv6 errors quoting a packet: keyed by the outer type and code.
+    c.add(10, IPv6(src=DEV6, dst=p) / ICMPv6DestUnreach(code=4) /
+          IPv6(src=p, dst=DEV6) / UDP(sport=7777, dport=33434))
+    c.add(10, IPv6(src=p, dst=DEV6) / ICMPv6PacketTooBig(mtu=1280) /
+          IPv6(src=DEV6, dst=p) / TCP(sport=40000, dport=443, flags="A") / Raw(b"t" * 100))
     return c, "ether", "pcapng"
 
 
@@ -309,16 +314,52 @@ def many_flows():
     return c, "sll2", "pcap"
 
 
+def counter_wrap_write(path):
+    """More than 65535 packets of one flow in one period (a 16-bit packet
+    counter): libvigil must continue the flow in a second record and still
+    report the sums. 66000 small datagrams are written with struct, which is
+    much faster than scapy for this many; the second flow interleaved keeps a
+    neighbour in the table."""
+    import struct
+
+    def ipv4_udp(src, dst, sport, dport, n, ident):
+        total = 28 + n
+        hdr = struct.pack(">BBHHHBBH4s4s", 0x45, 0, total, ident & 0xffff, 0, 64, 17, 0,
+                          bytes(map(int, src.split("."))), bytes(map(int, dst.split("."))))
+        return hdr + struct.pack(">HHHH", sport, dport, 8 + n, 0) + b"c" * n
+
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 101))
+        for i in range(66000):
+            pkts = [ipv4_udp(DEV4, PEER4[0], 47000, 9000, i % 4, i)]
+            if i % 1000 == 0:
+                pkts.append(ipv4_udp(PEER4[1], DEV4, 123, 47001, 48, i))
+                pkts.append(ipv4_udp(PEER4[0], DEV4, 9000, 47000, 20, i))
+            for p in pkts:
+                f.write(struct.pack("<IIII", T0 + i // 2000, (i % 2000) * 400, len(p), len(p)))
+                f.write(p)
+
+
 CAPTURES = {"many_flows": many_flows, "ipv6_ext": ipv6_ext, "ipv4_frag": ipv4_frag, "truncated": truncated,
             "tcp_flags": tcp_flags}
 LINKTYPES = {"ether": 1, "vlan": 1, "sll": 113, "sll2": 276, "raw": 101}
 
 
 def main():
-    if len(sys.argv) != 3 or sys.argv[1] not in CAPTURES:
-        sys.stderr.write("usage: make_scapy_captures.py {%s} OUT_DIR\n" % ",".join(CAPTURES))
+    if len(sys.argv) != 3 or sys.argv[1] not in list(CAPTURES) + ["counter_wrap"]:
+        sys.stderr.write("usage: make_scapy_captures.py {%s,counter_wrap} OUT_DIR\n"
+                         % ",".join(CAPTURES))
         return 2
     name, out_dir = sys.argv[1], sys.argv[2]
+    if name == "counter_wrap":
+        path = os.path.join(out_dir, name + ".pcap")
+        counter_wrap_write(path)
+        meta = {"capture": path, "device_addrs": [DEV4, DEV6], "link": "raw",
+                "expect_counters": {}, "bad_frames": {}, "agent_args": []}
+        with open(os.path.join(out_dir, name + ".json"), "w") as f:
+            json.dump(meta, f, indent=1, sort_keys=True)
+        print(path)
+        return 0
     cap, link, fmt = CAPTURES[name]()
     frames = cap.frames(link)
     path = os.path.join(out_dir, "%s.%s" % (name, fmt))
