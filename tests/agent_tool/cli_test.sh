@@ -82,6 +82,8 @@ expect_exit "empty capture gives one report" 0 "0 packets read.*1 reports writte
 expect_exit "cut capture: error, reports of what was read" 1 "capture unreadable after 19 packets.*" \
   --pcap "$work/cut.pcap" "${base[@]}" --out "$work/cut.bin"
 grep -q "19 packets read.*1 reports written" "$work/stderr" && ok "cut capture: summary" || fail "cut capture: summary"
+expect_exit "full disk is an error" 1 "0 reports written" \
+  --pcap "$work/good.pcap" "${base[@]}" --interval 1 --out /dev/full
 
 # Same capture, same device id: the same bytes (boot id from the device id).
 "$agent" --pcap "$work/good.pcap" "${base[@]}" --out "$work/good2.bin" 2>/dev/null

@@ -58,12 +58,13 @@ typedef struct {
     unsigned long long non_ip;
     unsigned long long unreadable;  /* IP too short to tell its addresses */
     unsigned long long link_truncated;
-    unsigned long long reports;
+    unsigned long long reports;     /* written and flushed */
 } stats_t;
 
 typedef struct {
     FILE *out;
     bool out_failed;
+    unsigned long long unflushed;   /* reports written since the last flush */
     stats_t stats;
     vigil_ctx_t ctx;
     bool started;
@@ -249,7 +250,7 @@ static void write_record(const uint8_t *msg, size_t len)
         agent.out_failed = true;
         return;
     }
-    agent.stats.reports++;
+    agent.unflushed++;
 }
 
 /* Writes every waiting report and releases it, oldest first. */
@@ -265,8 +266,13 @@ static void drain_outbox(void)
         if (vigil_outbox_release(&agent.ctx, seq) == 0)
             break;
     }
+    if (!agent.out_failed && fflush(agent.out) != 0) {
+        fprintf(stderr, "vigil-agent: writing the reports failed: %s\n", strerror(errno));
+        agent.out_failed = true;
+    }
     if (!agent.out_failed)
-        fflush(agent.out);
+        agent.stats.reports += agent.unflushed;
+    agent.unflushed = 0;
 }
 
 static bool start(const options_t *o, uint32_t now)
@@ -337,6 +343,8 @@ static int run_pcap(const options_t *o, pcap_source_t *src)
         last = pkt.ts;
         (void)vigil_poll(&agent.ctx, pkt.ts);
         drain_outbox();
+        if (agent.out_failed)
+            return EXIT_FAILED;
     }
     if (st == SOURCE_ERROR) {
         fprintf(stderr, "vigil-agent: %s: capture unreadable after %llu packets: %s\n",
@@ -429,6 +437,8 @@ static void print_summary(void)
 int main(int argc, char **argv)
 {
     static options_t o;
+    /* A closed reader of --out - is a write error to report, not a silent death. */
+    signal(SIGPIPE, SIG_IGN);
     int rc = parse_options(argc, argv, &o);
     if (rc != 0)
         return rc;
