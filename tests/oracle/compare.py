@@ -115,6 +115,8 @@ class Oracle:
         self.ip_to_device = 0   # IP frames not foreign
         self.unattributed = 0
         self.problems = []
+        self.listeners = set()      # (proto, family, port, device addr)
+        self.udp_first = {}         # (family, local, lport, remote, rport) -> first was inbound
 
     def feed(self, row):
         self.frames += 1
@@ -199,6 +201,8 @@ class Oracle:
             if first:
                 self.fragments[frag_key] = (proto, lport, rport)
 
+        self.learn_listener(proto, family, outbound, local, lport, remote, rport, tcp_flags,
+                            later)
         flow = self.flows[(proto, local, remote, lport, rport)]
         way = "out" if outbound else "in"
         flow["bytes_" + way] += size
@@ -213,6 +217,22 @@ class Oracle:
             flow["flags"].add("fin")
         if tcp_flags & TCP_RST:
             flow["flags"].add("rst")
+
+
+    def learn_listener(self, proto, family, outbound, local, lport, remote, rport, tcp_flags,
+                       later):
+        """vigil-agent's rule for captures: a device port that sent a SYN+ACK
+        accepted a connection; a device UDP port that answered a remote which
+        spoke first, from the port it spoke to, serves."""
+        if later:
+            return
+        if proto == "tcp" and outbound and tcp_flags & TCP_SYN and tcp_flags & TCP_ACK:
+            self.listeners.add(("tcp", family, lport, local))
+        elif proto == "udp":
+            conv = (family, local, lport, remote, rport)
+            first_inbound = self.udp_first.setdefault(conv, not outbound)
+            if outbound and first_inbound:
+                self.listeners.add(("udp", family, lport, local))
 
 
 # ---- the vigil side -------------------------------------------------------
@@ -265,9 +285,11 @@ def reports_from_cbor(path):
                     for k, v in m.get(13, {}).items()}
         overflow = [{"proto": PROTO_NAMES[code // 2], "direction": "in" if code % 2 == 0 else "out",
                      "packets": packets, "bytes": nbytes} for code, packets, nbytes in m.get(14, [])]
+        from decoded import listener_key
         reports.append({"seq": m[3], "boot_id": m[2], "flows": flows,
                         "counters": counters if 13 in m else None,
-                        "overflow": overflow, "listeners": m.get(11, [])})
+                        "overflow": overflow,
+                        "listeners": [listener_key(l) for l in m.get(11, [])]})
     return reports
 
 
@@ -366,6 +388,14 @@ def compare(args):
                           "says %s" % (pd[0], pd[1], missing.get(pd, [0, 0]),
                                        overflow.get(pd, [0, 0])))
 
+    # Listeners inferred from the capture, as vigil-agent reports them.
+    reported = set()
+    for r in reports:
+        reported |= set(r["listeners"])
+    if reported != oracle.listeners:
+        errors.append("listeners differ: only from tshark %s, only in vigil %s" % (
+            sorted(oracle.listeners - reported), sorted(reported - oracle.listeners)))
+
     # Reports: one boot, sequence numbers 0, 1, 2... with no gap.
     seqs = [r["seq"] for r in reports]
     if seqs != list(range(len(reports))):
@@ -401,8 +431,9 @@ def compare(args):
             print("  " + e)
         return 1
     print("oracle ok: %s: %d frames, %d flows, %d flow packets, %d foreign, %d non-IP, "
-          "%d reports, counters %s" % (args.capture, oracle.frames, len(want), packets,
-                                       oracle.foreign, oracle.non_ip, len(reports),
+          "%d listeners, %d reports, counters %s" % (
+              args.capture, oracle.frames, len(want), packets, oracle.foreign, oracle.non_ip,
+              len(oracle.listeners), len(reports),
                                        {k: v for k, v in sorted(counters.items())}))
     return 0
 

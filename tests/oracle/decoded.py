@@ -82,6 +82,28 @@ def _overflow(o):
             "bytes": o["bytes"]}
 
 
+def listener_key(l):
+    """(proto, family, port, addr or None for any) of a listener, from a
+    JSON object or a [proto, family, port, addr] array."""
+    if isinstance(l, dict):
+        proto, family, port = l["proto"], l["family"], l["port"]
+        addr = l.get("addr", l.get("address"))
+    else:
+        proto, family, port = l[0], l[1], l[2]
+        addr = l[3] if len(l) > 3 else None
+    if isinstance(proto, int):
+        proto = PROTO_NAMES[proto]
+    if isinstance(addr, (bytes, bytearray)):
+        addr = ipaddress.ip_address(bytes(addr)).compressed if addr else None
+    elif addr in ("", "*", "any"):
+        addr = None
+    elif addr is not None:
+        addr = _norm(addr)
+    if addr is not None and ipaddress.ip_address(addr).is_unspecified:
+        addr = None
+    return (proto.lower(), int(family), int(port), addr)
+
+
 def report_from_json(r):
     local_addrs = [_norm(a) for a in r.get("local_addrs", r.get("local_addresses", []))]
     return {
@@ -91,7 +113,8 @@ def report_from_json(r):
         "flows": [_flow(f, local_addrs) for f in r.get("flows", [])],
         "counters": r.get("counters"),
         "overflow": [_overflow(o) for o in r.get("overflow", [])],
-        "listeners": r.get("listeners", []), "system": r.get("system"),
+        "listeners": [listener_key(l) for l in r.get("listeners", [])],
+        "system": r.get("system"),
         "local_addrs": local_addrs,
     }
 

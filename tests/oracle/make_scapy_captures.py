@@ -22,7 +22,7 @@ logging.getLogger("scapy.runtime").setLevel(logging.ERROR)
 from scapy.all import (AH, ARP, ESP, ICMP, IP, TCP, UDP, CookedLinux, CookedLinuxV2,  # noqa: E402
                        Dot1AD, Dot1Q, Ether, ICMPv6DestUnreach, ICMPv6EchoReply, ICMPv6PacketTooBig, ICMPv6EchoRequest, IPv6,
                        IPv6ExtHdrDestOpt, IPv6ExtHdrFragment, IPv6ExtHdrHopByHop,
-                       IPv6ExtHdrRouting, IPOption_RR, Raw, wrpcap, wrpcapng)
+                       IPv6ExtHdrRouting, IPOption_RR, Padding, Raw, wrpcap, wrpcapng)
 
 DEV4, DEV6 = "192.0.2.10", "2001:db8::10"
 PEER4 = ["192.0.2.20", "192.0.2.21", "203.0.113.5"]
@@ -248,6 +248,8 @@ def truncated():
     hbh = bytes(IPv6(src=p6, dst=DEV6, nh=0, plen=8) / Raw(b"\x11\x05" + b"\x00" * 6))
     c.bad("ipv6_ext_truncated", 6, hbh)
     c.bad("ip_bad_version", 6, b"\x50" + b"\x00" * 39)
+    c.bad("ipv6_bad_payload_length", 6, bytes(IPv6(src=p6, dst=DEV6, plen=0) / IPv6ExtHdrHopByHop() /
+                                              UDP(sport=1, dport=2)))
     # Good traffic around them: UDP both families, ICMP echo.
     for i in range(3):
         c.add(7 + i, IP(src=DEV4, dst=p4) / UDP(sport=41010, dport=514) / Raw(b"s" * (50 + i)))
@@ -288,6 +290,9 @@ def tcp_flags():
         ARP(psrc=PEER4[0], pdst=DEV4)
     c.add(130, b"", non_ip=arp)
     c.add(131, IP(src=OTHER4[0], dst=OTHER4[1]) / TCP(sport=1, dport=2, flags="S"))
+    # A short frame padded by Ethernet: the datagram is 40 bytes, not 46.
+    c.add(132, IP(src=PEER4[1], dst=DEV4) / TCP(sport=52000, dport=22, flags="A") /
+          Padding(b"\x00" * 6))
     more(2)
     more(3)
     return c, "vlan", "pcap"
