@@ -9,7 +9,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-chmod 0777 "$tmp"   # tcpdump writes here after dropping its privileges
+
 bash "$here/../tests/oracle/netns_capture.sh" demo "$tmp/demo.pcap" >/dev/null
 editcap -F pcapng "$tmp/demo.pcap" "$here/demo-traffic.pcapng"
 echo "wrote $here/demo-traffic.pcapng ($(stat -c %s "$here/demo-traffic.pcapng") bytes)"

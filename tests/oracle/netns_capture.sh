@@ -124,7 +124,7 @@ snaplen=262144
 [ "$scenario" = tcp ] && snaplen=200 # headers only: whole datagrams must still count
 # (ip netns exec execs tcpdump, so $! is tcpdump itself. A background job of a
 # script ignores SIGINT, so it is stopped with SIGTERM, which it also handles.)
-ip netns exec "$ns_dev" tcpdump -i "$iface" -s "$snaplen" --immediate-mode -U -n -w "$out" 2>"$work/tcpdump.log" &
+ip netns exec "$ns_dev" tcpdump -Z root -i "$iface" -s "$snaplen" --immediate-mode -U -n -w "$out" 2>"$work/tcpdump.log" &
 tcpdump_pid=$!
 for _ in $(seq 100); do
   grep -q "listening on" "$work/tcpdump.log" && break

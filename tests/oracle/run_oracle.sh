@@ -25,7 +25,6 @@ command -v tshark >/dev/null || skip "tshark is not installed"
 work="$work_root/$name"
 rm -rf "$work"
 mkdir -p "$work"
-chmod 0777 "$work"   # tcpdump writes here after dropping its privileges
 
 addrs=()
 interval=60
