@@ -205,6 +205,17 @@ def ipv4_frag():
     # GRE is not followed.
     c.bad("proto_unsupported", 11, IP(src=DEV4, dst=p, proto=47) / Raw(b"\x00\x00\x08\x00" + b"g" * 20))
     c.add(11, IP(src=OTHER4[0], dst=OTHER4[1]) / ICMP() / Raw(b"o" * 8))
+    # Reordered: the last fragment before the first is no flow's (the oracle
+    # counts it unattributed itself); the middle one after the first is.
+    payload = bytes(UDP(sport=6004, dport=6005, len=8 + 2000) / Raw(b"r" * 2000))
+    for off, chunk, mf in ((1504, payload[1504:], 0), (0, payload[:1000], 1),
+                           (1000, payload[1000:1504], 1)):
+        c.add(12, IP(src=p, dst=DEV4, id=0x8888, proto=17, frag=off // 8,
+                     flags="MF" if mf else 0) / Raw(chunk))
+    # A datagram whose fragments straddle two report periods.
+    payload = bytes(UDP(sport=6006, dport=6007, len=8 + 1600) / Raw(b"s" * 1600))
+    c.add(59, IP(src=DEV4, dst=p, id=0x9999, proto=17, flags="MF") / Raw(payload[:800]))
+    c.add(61, IP(src=DEV4, dst=p, id=0x9999, proto=17, frag=100) / Raw(payload[800:]))
     return c, "raw", "pcap"
 
 
