@@ -330,6 +330,23 @@ def many_flows():
     return c, "sll2", "pcap"
 
 
+def full_table():
+    """A period that fills both flow tables exactly (64 IPv4 and 64 IPv6 flows,
+    every remote different): every flow is tracked, and all of the period's
+    reports must reach the output, the first part (with the counters) too.
+    A realistic device id, model and firmware make the first part larger."""
+    c = Capture()
+    c.agent_args = ["--device-id", "sensor-7f3a9c2e-hall-b-floor-2", "--model",
+                    "Acme IoT gateway GW-200", "--firmware", "gw200-fw 4.2.1"]
+    for i in range(64):
+        c.add(0, IP(src=DEV4, dst="198.51.100.%d" % (i + 1)) /
+              TCP(sport=40000 + i, dport=443, flags="S"))
+    for i in range(64):
+        c.add(1, IPv6(src=DEV6, dst="2001:db8:%x::%x" % (i + 1, i + 7)) /
+              TCP(sport=40000 + i, dport=443, flags="S"))
+    return c, "raw", "pcap"
+
+
 def counter_wrap_write(path):
     """More than 65535 packets of one flow in one period (a 16-bit packet
     counter): libvigil must continue the flow in a second record and still
@@ -356,7 +373,7 @@ def counter_wrap_write(path):
                 f.write(p)
 
 
-CAPTURES = {"many_flows": many_flows, "ipv6_ext": ipv6_ext, "ipv4_frag": ipv4_frag, "truncated": truncated,
+CAPTURES = {"full_table": full_table, "many_flows": many_flows, "ipv6_ext": ipv6_ext, "ipv4_frag": ipv4_frag, "truncated": truncated,
             "tcp_flags": tcp_flags}
 LINKTYPES = {"ether": 1, "vlan": 1, "sll": 113, "sll2": 276, "raw": 101}
 

@@ -6,7 +6,7 @@
 # Usage: run_oracle.sh NAME VIGIL_AGENT VIGIL WORK_DIR
 #   NAME: netns_icmp | netns_tcp | netns_udp   (real traffic; root and ip netns)
 #         scapy_ipv6_ext | scapy_ipv4_frag | scapy_truncated | scapy_tcp_flags
-#         scapy_many_flows
+#         scapy_many_flows | scapy_counter_wrap | scapy_full_table
 #         demo       (the committed data/demo-traffic.pcapng; no root needed)
 #         selftest   (the comparison must catch a tampered report)
 # Exits 77 (ctest's skip) when a prerequisite is missing.
