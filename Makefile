@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure test test-gcc test-asan demo bench fuzz clean
+.PHONY: all deps configure test test-gcc test-asan demo bench fuzz footprint clean
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -41,6 +41,11 @@ demo: deps all
 
 bench: deps all
 	@bash bench/run.sh $(BUILD)
+
+# Cross-builds libvigil for Cortex-M0+, Cortex-M4F and RV32IMAC at -Os and
+# prints flash, RAM and worst-case stack as BENCH lines (scripts/footprint.sh).
+footprint: deps
+	@bash scripts/footprint.sh $(BUILD)/footprint
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN) build-fuzz

@@ -13,6 +13,10 @@ packages=(
   libcmocka-dev valgrind
   # oracle tests: real traffic between namespaces, captures checked against tshark
   iproute2 iputils-ping tcpdump tshark curl netcat-openbsd python3 python3-scapy python3-cbor2
+  # embedded proof: Cortex-M and RV32 cross builds, the qemu firmware test,
+  # the lwIP adapter's host build (make footprint, tests/qemu, agent/port/lwip)
+  gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+  gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf liblwip-dev
   # threat-intelligence engine
   libcurl4-openssl-dev liburcu-dev libmaxminddb-dev libmaxmind-db-writer-perl
 )

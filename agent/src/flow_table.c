@@ -365,16 +365,19 @@ static void account_v4(vigil_ctx_t *ctx, flow_key_t *k, const uint8_t *local, vi
 
 /* Kept out of line so that the IPv4 path stays small enough to live in registers. */
 FLOW_COLD void account_v6(vigil_ctx_t *ctx, flow_key_t *k, const uint8_t *local, vigil_dir_t dir,
-                       unsigned tcp_flags, uint32_t bytes, uint16_t offset)
+                          unsigned tcp_flags, uint32_t bytes, uint16_t offset)
 {
-    uint32_t local_addr[4];
-    memcpy(local_addr, local, sizeof local_addr);
-    unsigned index = local_index_of(&ctx->local6[0][0], &ctx->local6_count, VIGIL_MAX_LOCAL_ADDRS_V6, 4,
-                                    local_addr);
-    if (index == FLOW_NO_SLOT) {
-        ctx->counters[VIGIL_CNT_LOCAL_ADDR_FULL]++;
-        count_overflow(ctx, k->proto, dir, bytes);
-        return;
+    unsigned index = 0;
+    while (index < ctx->local6_count && memcmp(ctx->local6[index], local, 16) != 0)
+        index++;
+    if (index == ctx->local6_count) {
+        if (index == VIGIL_MAX_LOCAL_ADDRS_V6) {
+            ctx->counters[VIGIL_CNT_LOCAL_ADDR_FULL]++;
+            count_overflow(ctx, k->proto, dir, bytes);
+            return;
+        }
+        memcpy(ctx->local6[index], local, 16);
+        ctx->local6_count++;
     }
     k->local = index;
     account_in(ctx, 6, k, dir, tcp_flags, bytes, offset);
@@ -459,32 +462,41 @@ FLOW_INLINE void account_key(vigil_ctx_t *ctx, vigil_dir_t dir, const packet_t *
     }
 }
 
-/* Fragments: the first is followed, later ones take its ports and protocol. */
-FLOW_COLD void account_fragment(vigil_ctx_t *ctx, vigil_dir_t dir, const packet_t *pkt,
-                                uint16_t offset, uint32_t now)
+/*
+ * Fragments: the first is followed; a later one takes its ports and protocol
+ * into *proto, *src_port, *dst_port. False (counted) for a later fragment of
+ * no followed datagram. Returns before the packet is accounted, so its frame
+ * is not on the stack below the accounting's.
+ */
+FLOW_COLD bool resolve_fragment(vigil_ctx_t *ctx, const packet_t *pkt, uint32_t now,
+                                unsigned *proto, uint32_t *src_port, uint32_t *dst_port)
 {
     if (pkt->fragment == PACKET_FIRST_FRAGMENT) {
         follow_fragment(ctx, pkt, now);
-        account_key(ctx, dir, pkt, pkt->proto, pkt->src_port, pkt->dst_port, offset);
-        return;
+        return true;
     }
     vigil__fragment_t *f = find_fragment(ctx, pkt);
     if (f == NULL) {
         ctx->counters[pkt->proto == PACKET_PROTO_UNKNOWN ? VIGIL_CNT_PROTO_UNSUPPORTED
                                                          : VIGIL_CNT_FRAGMENT_UNATTRIBUTED]++;
-        return;
+        return false;
     }
     f->last_now = now;
-    account_key(ctx, dir, pkt, f->proto, f->src_port, f->dst_port, offset);
+    *proto = f->proto;
+    *src_port = f->src_port;
+    *dst_port = f->dst_port;
+    return true;
 }
 
 void flow_table_account(vigil_ctx_t *ctx, vigil_dir_t dir, const packet_t *pkt, uint16_t offset,
                         uint32_t now)
 {
-    if (pkt->fragment != PACKET_NOT_FRAGMENT)
-        account_fragment(ctx, dir, pkt, offset, now);
-    else
-        account_key(ctx, dir, pkt, pkt->proto, pkt->src_port, pkt->dst_port, offset);
+    unsigned proto = pkt->proto;
+    uint32_t src_port = pkt->src_port, dst_port = pkt->dst_port;
+    if (pkt->fragment != PACKET_NOT_FRAGMENT &&
+        !resolve_fragment(ctx, pkt, now, &proto, &src_port, &dst_port))
+        return;
+    account_key(ctx, dir, pkt, proto, src_port, dst_port, offset);
 }
 
 #if VIGIL_FAST_PATH && VIGIL_MAX_FLOWS_V4 > 0

@@ -50,9 +50,9 @@ void flow_table_account(vigil_ctx_t *ctx, vigil_dir_t dir, const packet_t *pkt, 
 /*
  * Parses the IP packet at data (`captured` bytes of a `length`-byte
  * datagram) and accounts it, or counts why it could not be parsed.
- * IPv4 TCP/UDP packets of flows already tracked take a shortcut that gives
- * the same result as the general path (vectors are encoded identically with
- * VIGIL_FAST_PATH 0 and 1).
+ * IPv4 TCP/UDP packets from or to a known local address take a shortcut
+ * that gives the same result as the general path (vectors are encoded
+ * identically with VIGIL_FAST_PATH 0 and 1).
  */
 void flow_table_observe(vigil_ctx_t *ctx, vigil_dir_t dir, const uint8_t *data, size_t captured,
                         size_t length, uint32_t now);
