@@ -42,6 +42,7 @@ class Capture:
         self.expect = {}
         self.bad_frames = {}  # frame number (from 1) -> the counter it must raise
         self.agent_args = []  # extra vigil-agent options this capture needs
+        self.device_addrs = [DEV4, DEV6]
 
     def add(self, t, pkt, wirelen=None, non_ip=None):
         self.items.append((T0 + t, pkt, wirelen, non_ip))
@@ -330,6 +331,29 @@ def many_flows():
     return c, "sll2", "pcap"
 
 
+def multi_addr():
+    """A device with several addresses per family: each flow must name the
+    right local address (an index in the report). A fifth IPv4 address is one
+    more than libvigil keeps by default: its packets go to overflow and are
+    counted (local_addr_full)."""
+    c = Capture()
+    v4 = ["192.0.2.%d" % (10 + i) for i in range(5)]
+    v6 = ["2001:db8::10", "2001:db8::11", "2001:db8:0:1::10", "fd00::10", "2001:db8:0:2::1",
+          "2001:db8:0:3::1"]
+    c.device_addrs = v4 + v6
+    c.agent_args = ["--interval", "3600"]
+    for round_ in range(2):
+        for i, a in enumerate(v4[:4]):
+            c.add(round_, IP(src=a, dst=PEER4[i % 3]) / UDP(sport=44000 + i, dport=53) / Raw(b"d" * 20))
+            c.add(round_, IP(src=PEER4[i % 3], dst=a) / UDP(sport=53, dport=44000 + i) / Raw(b"a" * 60))
+        for i, a in enumerate(v6):
+            c.add(round_, IPv6(src=PEER6[i % 3], dst=a) / TCP(sport=45000 + i, dport=80, flags="S"))
+            c.add(round_, IPv6(src=a, dst=PEER6[i % 3]) / TCP(sport=80, dport=45000 + i, flags="SA"))
+        c.expect["local_addr_full"] = c.expect.get("local_addr_full", 0) + 1
+        c.add(round_, IP(src=v4[4], dst=PEER4[0]) / UDP(sport=44100, dport=53) / Raw(b"x" * 30))
+    return c, "ether", "pcap"
+
+
 def full_table():
     """A period that fills both flow tables exactly (64 IPv4 and 64 IPv6 flows,
     every remote different): every flow is tracked, and all of the period's
@@ -373,7 +397,7 @@ def counter_wrap_write(path):
                 f.write(p)
 
 
-CAPTURES = {"full_table": full_table, "many_flows": many_flows, "ipv6_ext": ipv6_ext, "ipv4_frag": ipv4_frag, "truncated": truncated,
+CAPTURES = {"multi_addr": multi_addr, "full_table": full_table, "many_flows": many_flows, "ipv6_ext": ipv6_ext, "ipv4_frag": ipv4_frag, "truncated": truncated,
             "tcp_flags": tcp_flags}
 LINKTYPES = {"ether": 1, "vlan": 1, "sll": 113, "sll2": 276, "raw": 101}
 
@@ -400,7 +424,7 @@ def main():
         wrpcapng(path, frames)
     else:
         wrpcap(path, frames, linktype=LINKTYPES[link])
-    meta = {"capture": path, "device_addrs": [DEV4, DEV6], "link": link,
+    meta = {"capture": path, "device_addrs": cap.device_addrs, "link": link,
             "expect_counters": cap.expect, "bad_frames": cap.bad_frames,
             "agent_args": cap.agent_args}
     with open(os.path.join(out_dir, name + ".json"), "w") as f:
