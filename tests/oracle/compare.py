@@ -52,7 +52,7 @@ MUST_BE_ZERO = ["local_addr_full", "flow_table_full", "outbox_dropped", "time_sa
 TCP_SYN, TCP_ACK, TCP_FIN, TCP_RST = 0x02, 0x10, 0x01, 0x04
 
 FIELDS = [
-    "frame.number", "frame.protocols",
+    "frame.number", "frame.protocols", "frame.time_epoch",
     "ip.src", "ip.dst", "ip.len", "ip.id", "ip.flags.mf", "ip.frag_offset", "ip.proto",
     "ipv6.src", "ipv6.dst", "ipv6.plen", "ipv6.fraghdr.offset", "ipv6.fraghdr.more",
     "ipv6.fraghdr.ident",
@@ -103,7 +103,7 @@ def transport_of(row):
 class Oracle:
     """Flows computed from tshark's fields."""
 
-    def __init__(self, device_addrs, bad_frames):
+    def __init__(self, device_addrs, bad_frames, interval=None):
         self.device = {norm(a) for a in device_addrs}
         self.bad_frames = bad_frames
         self.flows = defaultdict(lambda: {"bytes_in": 0, "bytes_out": 0, "packets_in": 0,
@@ -116,9 +116,25 @@ class Oracle:
         self.unattributed = 0
         self.problems = []
         self.listeners = set()      # (proto, family, port, device addr)
+        # Report periods as vigil-agent makes them: a packet is counted, then
+        # the period closes if `interval` seconds have passed since it began.
+        self.interval = interval
+        self.period_start = None
+        self.periods = []           # [(start, {key: {counts, first, last}})]
         self.udp_first = {}         # (family, local, lport, remote, rport) -> first was inbound
 
     def feed(self, row):
+        ts = int(float(row["frame.time_epoch"]))
+        if self.period_start is None:
+            self.period_start = ts
+            self.periods.append((ts, {}))
+        self.ts = ts
+        self.feed_packet(row)
+        if self.interval and ts - self.period_start >= self.interval:
+            self.period_start = ts
+            self.periods.append((ts, {}))
+
+    def feed_packet(self, row):
         self.frames += 1
         number = int(row["frame.number"])
         chain = row["frame.protocols"].split(":")
@@ -203,8 +219,14 @@ class Oracle:
 
         self.learn_listener(proto, family, outbound, local, lport, remote, rport, tcp_flags,
                             later)
-        flow = self.flows[(proto, local, remote, lport, rport)]
+        key = (proto, local, remote, lport, rport)
         way = "out" if outbound else "in"
+        pf = self.periods[-1][1].setdefault(key, {"bytes_in": 0, "bytes_out": 0, "packets_in": 0,
+                                                  "packets_out": 0, "first": self.ts})
+        pf["bytes_" + way] += size
+        pf["packets_" + way] += 1
+        pf["last"] = self.ts
+        flow = self.flows[key]
         flow["bytes_" + way] += size
         flow["packets_" + way] += 1
         if tcp_flags & TCP_SYN:
@@ -280,6 +302,7 @@ def reports_from_cbor(path):
                 "bytes_in": f[4], "bytes_out": f[5], "packets_in": f[6], "packets_out": f[7],
                 "initiator": "remote" if kind >> 2 & 1 else "local",
                 "flags": flags,
+                "first_seen": f[8], "last_seen": f[8] + f[9],
             })
         counters = {COUNTER_NAMES[k] if k < len(COUNTER_NAMES) else "counter_%d" % k: v
                     for k, v in m.get(13, {}).items()}
@@ -287,6 +310,7 @@ def reports_from_cbor(path):
                      "packets": packets, "bytes": nbytes} for code, packets, nbytes in m.get(14, [])]
         from decoded import listener_key
         reports.append({"seq": m[3], "boot_id": m[2], "flows": flows,
+                        "period_start": m[4], "period_end": m[5], "interval": m[6],
                         "counters": counters if 13 in m else None,
                         "overflow": overflow,
                         "listeners": [listener_key(l) for l in m.get(11, [])]})
@@ -327,14 +351,13 @@ def compare(args):
         with open(args.meta) as f:
             meta = json.load(f)
     bad_frames = {int(k): v for k, v in meta.get("bad_frames", {}).items()}
-    oracle = Oracle(args.device_addr, bad_frames)
-    for row in tshark_rows(args.capture):
-        oracle.feed(row)
-
     reports = reports_from_json(args.decoded) if args.decoded else reports_from_cbor(args.reports)
     if args.tamper:
         # The self-test: one byte more in one flow must be reported.
         next(f for r in reports for f in r["flows"])["bytes_in"] += 1
+    oracle = Oracle(args.device_addr, bad_frames, reports[0]["interval"] if reports else None)
+    for row in tshark_rows(args.capture):
+        oracle.feed(row)
     errors = list(oracle.problems)
     got = vigil_flows(reports)
     want = oracle.flows
@@ -388,6 +411,11 @@ def compare(args):
                           "says %s" % (pd[0], pd[1], missing.get(pd, [0, 0]),
                                        overflow.get(pd, [0, 0])))
 
+    # Period by period (when nothing overflowed): the same flows, the same
+    # numbers, and first/last seen at the right second of the period.
+    if not table_full:
+        errors += compare_periods(oracle, reports)
+
     # Listeners inferred from the capture, as vigil-agent reports them.
     reported = set()
     for r in reports:
@@ -436,6 +464,43 @@ def compare(args):
               len(oracle.listeners), len(reports),
                                        {k: v for k, v in sorted(counters.items())}))
     return 0
+
+
+def compare_periods(oracle, reports):
+    errors = []
+    got = defaultdict(dict)   # period_start -> key -> flow
+    for r in reports:
+        for f in r["flows"]:
+            key = (f["proto"], f["local"], f["remote"], f["local_port"], f["remote_port"])
+            if key in got[r["period_start"]]:
+                errors.append("period %d: flow %s in two reports" % (r["period_start"],
+                                                                     fmt_key(key)))
+            got[r["period_start"]][key] = f
+    starts = {start for start, flows in oracle.periods if flows}
+    for start in sorted(set(got) - starts):
+        if got[start]:
+            errors.append("vigil has flows in a period starting at %d; tshark none" % start)
+    for start, flows in oracle.periods:
+        if not flows:
+            continue
+        have = got.get(start, {})
+        for key in sorted(set(flows) | set(have), key=lambda k: tuple(str(x) for x in k)):
+            w, g = flows.get(key), have.get(key)
+            if w is None or g is None:
+                errors.append("period %d: %s only in %s" % (start, fmt_key(key),
+                                                            "vigil" if w is None else "tshark"))
+                continue
+            if counts(w) != counts(g):
+                errors.append("period %d: %s tshark %s vigil %s" % (start, fmt_key(key),
+                                                                    counts(w), counts(g)))
+            if g.get("first_seen") is None:
+                continue
+            first, last = w["first"] - start, w["last"] - start
+            if (g["first_seen"], g["last_seen"]) != (first, last):
+                errors.append("period %d: %s seen %d..%d s into the period, vigil says %s..%s"
+                              % (start, fmt_key(key), first, last, g["first_seen"],
+                                 g["last_seen"]))
+    return errors
 
 
 def counts(flow):

@@ -64,7 +64,10 @@ def _flow(f, local_addrs):
         "bytes_in": f["bytes_in"], "bytes_out": f["bytes_out"],
         "packets_in": f["packets_in"], "packets_out": f["packets_out"],
         "initiator": initiator, "flags": _flags(f),
-        "first_seen": f.get("first_seen"), "last_seen": f.get("last_seen"),
+        "first_seen": f.get("first_seen"),
+        "last_seen": (f["last_seen"] if "last_seen" in f else
+                      f["first_seen"] + f["last_seen_delta"] if "last_seen_delta" in f and
+                      "first_seen" in f else None),
     }
 
 
