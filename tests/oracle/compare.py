@@ -116,8 +116,8 @@ class Oracle:
         self.unattributed = 0
         self.problems = []
         self.listeners = set()      # (proto, family, port, device addr)
-        # Report periods as vigil-agent makes them: a packet is counted, then
-        # the period closes if `interval` seconds have passed since it began.
+        # Report periods as vigil-agent makes them: a packet `interval` or
+        # more seconds after the period began closes it and starts the next.
         self.interval = interval
         self.period_start = None
         self.periods = []           # [(start, {key: {counts, first, last}})]
@@ -128,11 +128,11 @@ class Oracle:
         if self.period_start is None:
             self.period_start = ts
             self.periods.append((ts, {}))
-        self.ts = ts
-        self.feed_packet(row)
         if self.interval and ts - self.period_start >= self.interval:
             self.period_start = ts
             self.periods.append((ts, {}))
+        self.ts = ts
+        self.feed_packet(row)
 
     def feed_packet(self, row):
         self.frames += 1

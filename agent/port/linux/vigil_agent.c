@@ -339,6 +339,11 @@ static int run_pcap(const options_t *o, pcap_source_t *src)
     while ((st = pcap_source_next(src, &pkt)) == SOURCE_PACKET) {
         if (!agent.started && !start(o, pkt.ts))
             return EXIT_FAILED;
+        /* Close a period that ended before this packet first, so that after
+         * a silence in the capture the packet starts the next period rather
+         * than stretching the old one past its interval. */
+        (void)vigil_poll(&agent.ctx, pkt.ts);
+        drain_outbox();
         handle_packet(&pkt, pkt.ts);
         last = pkt.ts;
         (void)vigil_poll(&agent.ctx, pkt.ts);
