@@ -3,8 +3,10 @@
  * the analyzer stored them. Messages sit back to back as
  * [length:2 LE][seq:4 LE][message]; releasing moves the rest to the front,
  * so the free space is always one block at the end and a message can be
- * encoded in place. When a new report needs room the oldest is dropped and
- * counted (outbox_dropped): never silently, never a partial message.
+ * encoded in place. A new report is encoded into whatever space is free (a
+ * smaller space only makes smaller parts); only when not even that fits is
+ * the oldest report dropped, and counted (outbox_dropped): never silently,
+ * never a partial message.
  */
 #include <string.h>
 
@@ -29,14 +31,24 @@ static void drop_oldest(vigil_ctx_t *ctx)
     ctx->outbox_count--;
 }
 
-uint8_t *outbox_reserve(vigil_ctx_t *ctx, size_t max_len)
+size_t outbox_free_space(const vigil_ctx_t *ctx)
 {
-    while (ctx->outbox_count > 0 &&
-           (size_t)VIGIL_OUTBOX_SIZE - ctx->outbox_used < OUTBOX_SLOT_HEADER + max_len) {
-        drop_oldest(ctx);
-        ctx->counters[VIGIL_CNT_OUTBOX_DROPPED]++;
-    }
+    size_t left = (size_t)VIGIL_OUTBOX_SIZE - ctx->outbox_used;
+    return left > OUTBOX_SLOT_HEADER ? left - OUTBOX_SLOT_HEADER : 0;
+}
+
+uint8_t *outbox_tail(vigil_ctx_t *ctx)
+{
     return ctx->outbox + ctx->outbox_used + OUTBOX_SLOT_HEADER;
+}
+
+bool outbox_drop_oldest(vigil_ctx_t *ctx)
+{
+    if (ctx->outbox_count == 0)
+        return false;
+    drop_oldest(ctx);
+    ctx->counters[VIGIL_CNT_OUTBOX_DROPPED]++;
+    return true;
 }
 
 void outbox_commit(vigil_ctx_t *ctx, size_t len, uint32_t seq)

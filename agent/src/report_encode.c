@@ -312,7 +312,8 @@ static bool put_listeners(cbor_out_t *w, vigil_ctx_t *ctx, report_cursor_t *curs
 vigil_err_t report_encode_part(vigil_ctx_t *ctx, report_cursor_t *cursor, uint32_t period_end,
                                uint32_t seq, uint8_t *buf, size_t capacity, size_t *length)
 {
-    if (capacity < 64)
+    /* Whatever the capacity, a part either fits whole or is not written. */
+    if (capacity <= MORE_RESERVE + 1)
         return VIGIL_ERR_NOSPACE;
     cbor_out_t w;
     cbor_out_init(&w, buf, capacity - MORE_RESERVE);

@@ -153,13 +153,32 @@ static vigil_err_t close_period(vigil_ctx_t *ctx, uint32_t end)
     count_truncated_listeners(ctx);
     size_t max_len = ctx->config.max_message_size;
     while (!cursor.done) {
-        uint8_t *slot = outbox_reserve(ctx, max_len);
+        size_t room = outbox_free_space(ctx);
+        bool short_room = room < max_len;
+        if (!short_room)
+            room = max_len;
+        /*
+         * Parts are cut at max_len, whatever the outbox holds. A shorter room
+         * (the outbox is nearly full) is used only if the rest of the period
+         * fits in it whole; otherwise the oldest report goes (counted) and
+         * this part is tried again.
+         */
+        report_cursor_t before = cursor;
+        uint32_t bad_before = ctx->counters[VIGIL_CNT_BAD_ARGUMENT];
         size_t len = 0;
         /* The report counts itself, so `reports` equals the last seq + 1. */
         ctx->counters[VIGIL_CNT_REPORTS]++;
-        err = report_encode_part(ctx, &cursor, end, ctx->next_seq, slot, max_len, &len);
-        if (err != VIGIL_OK) {
+        err = report_encode_part(ctx, &cursor, end, ctx->next_seq, outbox_tail(ctx), room, &len);
+        if (err != VIGIL_OK || (short_room && !cursor.done)) {
             ctx->counters[VIGIL_CNT_REPORTS]--;
+            ctx->counters[VIGIL_CNT_BAD_ARGUMENT] = bad_before;
+            cursor = before;
+            if ((err == VIGIL_OK || err == VIGIL_ERR_NOSPACE) && outbox_drop_oldest(ctx)) {
+                err = VIGIL_OK;
+                continue;
+            }
+            if (err == VIGIL_OK)
+                err = VIGIL_ERR_NOSPACE; /* cannot happen: an empty outbox has max_len */
             break;
         }
         outbox_commit(ctx, len, ctx->next_seq);
