@@ -29,7 +29,7 @@ for a in "${addrs[@]}"; do args+=(--device-addr "$a"); done
 
 echo "== vigil-agent over $(basename "$capture") (device ${addrs[*]})"
 "$agent" "${args[@]}"
-"$vigil" decode "$out/reports.bin" >"$out/reports.jsonl"
+"$vigil" decode --full "$out/reports.bin" >"$out/reports.jsonl"
 echo
 
 /usr/bin/python3 - "$out/reports.jsonl" "$root/tests/oracle" <<'PY'
@@ -81,9 +81,8 @@ for r in reports:
                                                         o["packets"], o["bytes"]))
     if r["listeners"]:
         print("  listening: " + ", ".join(
-            "%s/%s %s" % (l.get("proto"), l.get("family"),
-                          endpoint(l.get("addr") or "*", l.get("port")))
-            if isinstance(l, dict) else str(l) for l in r["listeners"]))
+            "%s%s %s" % (proto, "6" if family == 6 else "", endpoint(addr or "*", port))
+            for proto, family, port, addr in r["listeners"]))
     if r["system"]:
         print("  system: " + ", ".join("%s=%s" % kv for kv in sorted(r["system"].items())))
     if r["counters"] is not None:

@@ -1,4 +1,4 @@
-"""decoded.py - reads `vigil decode` JSON lines (one report per line) into
+"""decoded.py - reads `vigil decode --full` JSON lines (one report per line) into
 the shape compare.py and scripts/demo.sh use:
 
   {"seq", "boot_id", "period_start", "period_end", "part",
@@ -48,26 +48,27 @@ def _flags(f):
     return out
 
 
-def _flow(f, local_addrs):
+def _flow(f, local_addrs, period_start):
     proto = _proto(f["proto"]) if "proto" in f else PROTO_NAMES[f["kind"] & 3]
-    local = f.get("local", f.get("local_addr"))
+    remote = f.get("remote_addr", f.get("remote"))
+    local = f.get("local_addr", f.get("local"))
     if local is None:
-        remote_len = 4 if ":" not in str(f["remote"]) else 16
+        remote_len = 4 if ":" not in str(remote) else 16
         family = [a for a in local_addrs if (":" in a) == (remote_len == 16)]
         local = family[f.get("local_index", (f.get("kind", 0) >> 7) & 7)]
     initiator = f.get("initiator")
     if initiator is None and "kind" in f:
         initiator = "remote" if f["kind"] >> 2 & 1 else "local"
     return {
-        "proto": proto, "local": _norm(local), "remote": _norm(f["remote"]),
+        "proto": proto, "local": _norm(local), "remote": _norm(remote),
         "local_port": f["local_port"], "remote_port": f["remote_port"],
         "bytes_in": f["bytes_in"], "bytes_out": f["bytes_out"],
         "packets_in": f["packets_in"], "packets_out": f["packets_out"],
         "initiator": initiator, "flags": _flags(f),
-        "first_seen": f.get("first_seen"),
-        "last_seen": (f["last_seen"] if "last_seen" in f else
-                      f["first_seen"] + f["last_seen_delta"] if "last_seen_delta" in f and
-                      "first_seen" in f else None),
+        # `vigil decode --full` prints absolute times; here they are seconds
+        # into the period, as in the report itself.
+        "first_seen": f["first_seen"] - period_start if "first_seen" in f else None,
+        "last_seen": f["last_seen"] - period_start if "last_seen" in f else None,
     }
 
 
@@ -113,10 +114,12 @@ def report_from_json(r):
         "seq": r["seq"], "boot_id": r["boot_id"], "device_id": r.get("device_id"),
         "period_start": r.get("period_start"), "period_end": r.get("period_end"),
         "interval": r.get("interval"), "part": r.get("part", 0), "more": r.get("more", False),
-        "flows": [_flow(f, local_addrs) for f in r.get("flows", [])],
-        "counters": r.get("counters"),
+        "flows": [_flow(f, local_addrs, r["period_start"]) for f in r.get("flows", [])],
+        # Counters travel in the first report of a period; `vigil decode`
+        # prints {} for the others (a report with counters counts itself).
+        "counters": r.get("counters") or None,
         "overflow": [_overflow(o) for o in r.get("overflow", [])],
-        "listeners": [listener_key(l) for l in r.get("listeners", [])],
+        "listeners": [listener_key(l) for l in r.get("listening_ports", r.get("listeners", []))],
         "system": r.get("system"),
         "local_addrs": local_addrs,
     }

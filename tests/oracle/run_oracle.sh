@@ -69,7 +69,7 @@ done
 
 "$agent" "${agent_args[@]}" 2>"$work/agent.log" || { cat "$work/agent.log"; exit 1; }
 cat "$work/agent.log"
-"$vigil" decode "$work/reports.bin" >"$work/decoded.jsonl"
+"$vigil" decode --full "$work/reports.bin" >"$work/decoded.jsonl"
 
 if [ "$name" = selftest ]; then
   # A report with one byte more in one flow must be caught.
