@@ -38,7 +38,8 @@ case "$name" in
     ip netns del "$probe"
     command -v tcpdump >/dev/null || skip "tcpdump is not installed"
     capture="$work/capture.pcap"
-    mapfile -t addrs < <(bash "$here/netns_capture.sh" "${name#netns_}" "$capture")
+    bash "$here/netns_capture.sh" "${name#netns_}" "$capture" >"$work/device_addrs"
+    mapfile -t addrs <"$work/device_addrs"
     interval=1   # real traffic spans a few seconds: several report periods
     ;;
   demo)
@@ -50,9 +51,13 @@ case "$name" in
     scapy_name=${name#scapy_}
     [ "$name" = selftest ] && scapy_name=tcp_flags
     capture=$("$py" "$here/make_scapy_captures.py" "$scapy_name" "$work")
-    mapfile -t addrs < <("$py" -c 'import json,sys; print("\n".join(json.load(open(sys.argv[1]))["device_addrs"]))' "$work/$scapy_name.json")
     meta_args=(--meta "$work/$scapy_name.json")
-    mapfile -t extra_args < <("$py" -c 'import json,sys; print("\n".join(json.load(open(sys.argv[1]))["agent_args"]))' "$work/$scapy_name.json")
+    "$py" -c 'import json,sys; m = json.load(open(sys.argv[1]))
+open(sys.argv[2], "w").write("\n".join(m["device_addrs"]) + "\n")
+open(sys.argv[3], "w").write("".join(a + "\n" for a in m["agent_args"]))' \
+      "$work/$scapy_name.json" "$work/device_addrs" "$work/agent_args"
+    mapfile -t addrs <"$work/device_addrs"
+    mapfile -t extra_args <"$work/agent_args"
     ;;
   *)
     echo "run_oracle.sh: unknown test '$name'" >&2; exit 2 ;;
@@ -60,7 +65,7 @@ esac
 
 agent_args=(--pcap "$capture" --device-id "oracle-$name" --interval "$interval"
             --out "$work/reports.bin")
-for a in "${extra_args[@]}"; do [ -n "$a" ] && agent_args+=("$a"); done
+agent_args+=("${extra_args[@]}")
 compare_args=(--capture "$capture" --agent-log "$work/agent.log" "${meta_args[@]}")
 for a in "${addrs[@]}"; do
   agent_args+=(--device-addr "$a")
