@@ -37,8 +37,8 @@ bool device_addrs_add(device_addrs_t *set, uint8_t family, const uint8_t *addr);
 
 bool device_addrs_contains(const device_addrs_t *set, uint8_t family, const uint8_t *addr);
 
-/* Adds the addresses of interface `iface` (getifaddrs); false on error or
- * when it has none. */
+/* Adds the addresses of interface `iface` (getifaddrs; NULL: of every
+ * interface); false on error or when it has none. */
 bool device_addrs_add_interface(device_addrs_t *set, const char *iface);
 
 /* Whether every address of the set belongs to some interface of this host

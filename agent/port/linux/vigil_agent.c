@@ -213,7 +213,9 @@ static int parse_options(int argc, char **argv, options_t *o)
         fprintf(stderr, "vigil-agent: --pcap needs at least one --device-addr\n");
         return EXIT_USAGE;
     }
-    if (o->iface && o->addrs.count == 0 && !device_addrs_add_interface(&o->addrs, o->iface)) {
+    /* "any" captures every interface: the device is then every address. */
+    if (o->iface && o->addrs.count == 0 &&
+        !device_addrs_add_interface(&o->addrs, strcmp(o->iface, "any") == 0 ? NULL : o->iface)) {
         fprintf(stderr, "vigil-agent: interface %s has no IP address; give --device-addr\n",
                 o->iface);
         return EXIT_USAGE;
