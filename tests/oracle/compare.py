@@ -138,7 +138,7 @@ class Oracle:
         self.frames += 1
         number = int(row["frame.number"])
         chain = row["frame.protocols"].split(":")
-        if "ip" in chain and (not "ipv6" in chain or chain.index("ip") < chain.index("ipv6")):
+        if "ip" in chain and ("ipv6" not in chain or chain.index("ip") < chain.index("ipv6")):
             family = 4
             src, dst = row["ip.src"], row["ip.dst"]
         elif "ipv6" in chain:
