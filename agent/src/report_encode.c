@@ -227,6 +227,26 @@ static size_t open_array(cbor_out_t *w, unsigned key)
     return at;
 }
 
+/*
+ * Ends an array opened by open_array() at key_at: its head is patched to the
+ * `written` items, or, with none written, the key is taken back. Writing
+ * items, or having none left (`finished`), counts as progress.
+ */
+static void close_array(cbor_out_t *w, size_t key_at, size_t array_at, unsigned written,
+                        bool finished, unsigned *keys, bool *progress)
+{
+    if (written > 0) {
+        cbor_patch_head(w, array_at, ARRAY_HEAD_RESERVE, CBOR_MAJOR_ARRAY, written);
+        (*keys)++;
+        *progress = true;
+        return;
+    }
+    w->pos = key_at;
+    w->overflow = false;
+    if (finished)
+        *progress = true;
+}
+
 /* Writes as many flows of one family as fit, from *slot on. Returns how many. */
 static unsigned put_flows_of(cbor_out_t *w, vigil_ctx_t *ctx, uint8_t family, uint16_t *slot,
                              unsigned position_base)
@@ -378,17 +398,8 @@ vigil_err_t report_encode_part(vigil_ctx_t *ctx, report_cursor_t *cursor, uint32
             if (cursor->slot4 >= flow_table_capacity(4))
                 written += put_flows_of(&w, ctx, 6, &cursor->slot6, written);
         }
-        if (written > 0) {
-            cbor_patch_head(&w, array_at, ARRAY_HEAD_RESERVE, CBOR_MAJOR_ARRAY, written);
-            keys++;
-            progress = true;
-        } else {
-            w.pos = key_at;
-            w.overflow = false;
-            /* Only free slots were left: nothing to write, nothing lost. */
-            if (flows_done(cursor))
-                progress = true;
-        }
+        /* Only free slots left is progress too: nothing to write, nothing lost. */
+        close_array(&w, key_at, array_at, written, flows_done(cursor), &keys, &progress);
     }
 
     bool listeners_done = !has_listener_source(ctx);
@@ -398,16 +409,7 @@ vigil_err_t report_encode_part(vigil_ctx_t *ctx, report_cursor_t *cursor, uint32
         unsigned written = 0;
         if (!w.overflow)
             listeners_done = put_listeners(&w, ctx, cursor, &written);
-        if (written > 0) {
-            cbor_patch_head(&w, array_at, ARRAY_HEAD_RESERVE, CBOR_MAJOR_ARRAY, written);
-            keys++;
-            progress = true;
-        } else {
-            w.pos = key_at;
-            w.overflow = false;
-            if (listeners_done)
-                progress = true;
-        }
+        close_array(&w, key_at, array_at, written, listeners_done, &keys, &progress);
     }
 
     if (!progress)
