@@ -1,9 +1,9 @@
 /*
  * vigil_agent.c - vigil-agent: runs libvigil over a capture file or a live
  * interface and writes its reports to a file. This file holds the options
- * and the main loop only: capture reading is pcap_source.c, the device's
- * addresses device_addrs.c, listening sockets listeners.c, system
- * information sysinfo.c.
+ * and the report file only: feeding libvigil is capture_agent.c, capture
+ * reading pcap_source.c, the device's addresses device_addrs.c, listening
+ * sockets listeners.c, system information sysinfo.c.
  *
  * Output: a sequence of records, each a 4-byte big-endian length followed by
  * one CBOR report, exactly what `vigil decode FILE` reads.
@@ -25,15 +25,11 @@
 
 #include "vigil.h"
 
-#include "device_addrs.h"
-#include "listeners.h"
-#include "pcap_source.h"
-#include "sysinfo.h"
+#include "capture_agent.h"
 
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
 #define INTERVAL_MAX 3600u
-#define DROP_CHECK_S 1u
 
 typedef struct {
     const char *pcap_path;
@@ -51,31 +47,15 @@ typedef struct {
 } options_t;
 
 typedef struct {
-    unsigned long long read;
-    unsigned long long inbound;
-    unsigned long long outbound;
-    unsigned long long foreign;
-    unsigned long long non_ip;
-    unsigned long long unreadable;  /* IP too short to tell its addresses */
-    unsigned long long link_truncated;
-    unsigned long long reports;     /* written and flushed */
-} stats_t;
-
-typedef struct {
     FILE *out;
     bool out_failed;
     unsigned long long unflushed;   /* reports written since the last flush */
-    stats_t stats;
-    vigil_ctx_t ctx;
-    bool started;
-    listeners_t listeners;
-    agent_sysinfo_t sysinfo;
-    vigil_port_t port;
-    const device_addrs_t *addrs;
-} agent_t;
+    unsigned long long reports;     /* written and flushed */
+} report_file_t;
 
 /* Static: libvigil's context and the listener tables are large. */
-static agent_t agent;
+static capture_agent_t agent;
+static report_file_t file;
 static pcap_source_t *volatile signal_source;
 static volatile sig_atomic_t stop_requested;
 
@@ -244,126 +224,39 @@ static void write_record(const uint8_t *msg, size_t len)
 {
     uint8_t prefix[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
                          (uint8_t)len};
-    if (agent.out_failed)
+    if (file.out_failed)
         return;
-    if (fwrite(prefix, 1, sizeof prefix, agent.out) != sizeof prefix ||
-        fwrite(msg, 1, len, agent.out) != len) {
+    if (fwrite(prefix, 1, sizeof prefix, file.out) != sizeof prefix ||
+        fwrite(msg, 1, len, file.out) != len) {
         fprintf(stderr, "vigil-agent: writing the reports failed: %s\n", strerror(errno));
-        agent.out_failed = true;
+        file.out_failed = true;
         return;
     }
-    agent.unflushed++;
+    file.unflushed++;
 }
 
-/* Writes every waiting report and releases it, oldest first. */
-static void drain_outbox(void)
+/* The outbox hook: writes every waiting report and releases it, oldest first. */
+static bool drain_outbox(void *user, vigil_ctx_t *ctx)
 {
-    while (vigil_outbox_count(&agent.ctx) > 0) {
+    (void)user;
+    while (vigil_outbox_count(ctx) > 0) {
         const uint8_t *msg;
         size_t len;
         uint32_t seq;
-        if (vigil_outbox_get(&agent.ctx, 0, &msg, &len, &seq) != VIGIL_OK)
+        if (vigil_outbox_get(ctx, 0, &msg, &len, &seq) != VIGIL_OK)
             break;
         write_record(msg, len);
-        if (vigil_outbox_release(&agent.ctx, seq) == 0)
+        if (vigil_outbox_release(ctx, seq) == 0)
             break;
     }
-    if (!agent.out_failed && fflush(agent.out) != 0) {
+    if (!file.out_failed && fflush(file.out) != 0) {
         fprintf(stderr, "vigil-agent: writing the reports failed: %s\n", strerror(errno));
-        agent.out_failed = true;
+        file.out_failed = true;
     }
-    if (!agent.out_failed)
-        agent.stats.reports += agent.unflushed;
-    agent.unflushed = 0;
-}
-
-static bool start(const options_t *o, uint32_t now)
-{
-    vigil_setup_t setup;
-    memset(&setup, 0, sizeof setup);
-    setup.device_id = o->device_id;
-    setup.boot_id = o->boot_id;
-    setup.now = now;
-    setup.port = &agent.port;
-    vigil_config_default(&setup.config);
-    setup.config.report_interval_s = o->interval;
-    setup.config.max_message_size = o->max_message;
-    if (vigil_init(&agent.ctx, &setup) != VIGIL_OK) {
-        fprintf(stderr, "vigil-agent: libvigil refused the set-up (device id not UTF-8?)\n");
-        return false;
-    }
-    agent.started = true;
-    return true;
-}
-
-static void handle_packet(const link_packet_t *pkt, uint32_t now)
-{
-    agent.stats.read++;
-    if (pkt->kind == LINK_NON_IP) {
-        agent.stats.non_ip++;
-        return;
-    }
-    if (pkt->kind == LINK_TRUNCATED) {
-        agent.stats.link_truncated++;
-        return;
-    }
-    vigil_dir_t dir;
-    switch (device_addrs_classify(agent.addrs, pkt->ip, pkt->captured)) {
-    case PACKET_OUTBOUND:
-        agent.stats.outbound++;
-        dir = VIGIL_DIR_OUT;
-        break;
-    case PACKET_INBOUND:
-        agent.stats.inbound++;
-        dir = VIGIL_DIR_IN;
-        break;
-    case PACKET_FOREIGN:
-        agent.stats.foreign++;
-        vigil_count(&agent.ctx, VIGIL_CNT_FOREIGN_PACKET);
-        return;
-    default:
-        /* Too short or not IP at all: libvigil counts it by its reason. */
-        agent.stats.unreadable++;
-        vigil_observe_headers(&agent.ctx, VIGIL_DIR_IN, pkt->ip, pkt->captured, pkt->length, now);
-        return;
-    }
-    listeners_learn(&agent.listeners, dir == VIGIL_DIR_OUT, pkt->ip, pkt->captured);
-    vigil_observe_headers(&agent.ctx, dir, pkt->ip, pkt->captured, pkt->length, now);
-}
-
-/* Reads the whole capture file; returns the exit code. */
-static int run_pcap(const options_t *o, pcap_source_t *src)
-{
-    int rc = 0;
-    uint32_t last = 0;
-    link_packet_t pkt;
-    source_status_t st;
-    while ((st = pcap_source_next(src, &pkt)) == SOURCE_PACKET) {
-        if (!agent.started && !start(o, pkt.ts))
-            return EXIT_FAILED;
-        /* Close a period that ended before this packet first, so that after
-         * a silence in the capture the packet starts the next period rather
-         * than stretching the old one past its interval. */
-        (void)vigil_poll(&agent.ctx, pkt.ts);
-        drain_outbox();
-        handle_packet(&pkt, pkt.ts);
-        last = pkt.ts;
-        (void)vigil_poll(&agent.ctx, pkt.ts);
-        drain_outbox();
-        if (agent.out_failed)
-            return EXIT_FAILED;
-    }
-    if (st == SOURCE_ERROR) {
-        fprintf(stderr, "vigil-agent: %s: capture unreadable after %llu packets: %s\n",
-                o->pcap_path, agent.stats.read, pcap_source_error(src));
-        rc = EXIT_FAILED;
-    }
-    /* An empty capture still gives one (empty) report at time 0. */
-    if (!agent.started && !start(o, 0))
-        return EXIT_FAILED;
-    (void)vigil_flush(&agent.ctx, last);
-    drain_outbox();
-    return rc;
+    if (!file.out_failed)
+        file.reports += file.unflushed;
+    file.unflushed = 0;
+    return !file.out_failed;
 }
 
 static void on_signal(int sig)
@@ -383,62 +276,14 @@ static void install_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-static void count_drops(pcap_source_t *src)
-{
-    for (uint64_t n = pcap_source_take_dropped(src); n > 0; n--)
-        vigil_count(&agent.ctx, VIGIL_CNT_CAPTURE_DROPPED);
-}
-
-/* Captures until a signal or --duration; returns the exit code. */
-static int run_live(const options_t *o, pcap_source_t *src)
-{
-    uint32_t began = (uint32_t)time(NULL);
-    if (!start(o, began))
-        return EXIT_FAILED;
-    signal_source = src;
-    install_signals();
-    int rc = 0;
-    uint32_t last_drop_check = began;
-    while (!stop_requested) {
-        link_packet_t pkt;
-        source_status_t st = pcap_source_next(src, &pkt);
-        uint32_t now = (uint32_t)time(NULL);
-        if (st == SOURCE_PACKET) {
-            handle_packet(&pkt, now);
-        } else if (st == SOURCE_END) {
-            break;
-        } else if (st == SOURCE_ERROR) {
-            fprintf(stderr, "vigil-agent: %s: capture failed: %s\n", o->iface,
-                    pcap_source_error(src));
-            rc = EXIT_FAILED;
-            break;
-        }
-        if (now - last_drop_check >= DROP_CHECK_S) {
-            count_drops(src);
-            last_drop_check = now;
-        }
-        (void)vigil_poll(&agent.ctx, now);
-        drain_outbox();
-        if (agent.out_failed)
-            break;
-        if (o->duration && now - began >= o->duration)
-            break;
-    }
-    count_drops(src);
-    signal_source = NULL;
-    (void)vigil_flush(&agent.ctx, (uint32_t)time(NULL));
-    drain_outbox();
-    return rc;
-}
-
 static void print_summary(void)
 {
-    const stats_t *s = &agent.stats;
+    const capture_stats_t *s = &agent.stats;
     fprintf(stderr,
             "vigil-agent: %llu packets read, %llu inbound, %llu outbound, %llu foreign, "
             "%llu non-IP, %llu unreadable, %llu reports written\n",
             s->read, s->inbound, s->outbound, s->foreign, s->non_ip + s->link_truncated,
-            s->unreadable, s->reports);
+            s->unreadable, file.reports);
 }
 
 int main(int argc, char **argv)
@@ -449,7 +294,6 @@ int main(int argc, char **argv)
     int rc = parse_options(argc, argv, &o);
     if (rc != 0)
         return rc;
-    agent.addrs = &o.addrs;
     if (!o.boot_id_given)
         o.boot_id = o.pcap_path ? boot_id_from_device_id(o.device_id) : random_boot_id();
 
@@ -462,39 +306,54 @@ int main(int argc, char **argv)
     }
 
     if (strcmp(o.out_path, "-") == 0) {
-        agent.out = stdout;
-    } else if (!(agent.out = fopen(o.out_path, "wb"))) {
+        file.out = stdout;
+    } else if (!(file.out = fopen(o.out_path, "wb"))) {
         fprintf(stderr, "vigil-agent: %s: %s\n", o.out_path, strerror(errno));
         pcap_source_close(src);
         return EXIT_USAGE;
     }
 
+    capture_agent_options_t ao = {
+        .device_id = o.device_id,
+        .boot_id = o.boot_id,
+        .interval = o.interval,
+        .max_message = o.max_message,
+        .addrs = &o.addrs,
+        .on_outbox = drain_outbox,
+        .user = NULL,
+    };
     /* Listening sockets: this host's when the device is this host (live, with
      * addresses all local), otherwise inferred from what the device accepted. */
     bool device_is_host = o.iface && device_addrs_all_local(&o.addrs);
-    listeners_init(&agent.listeners, device_is_host ? LISTENERS_FROM_PROC : LISTENERS_FROM_TRAFFIC,
-                   NULL);
-    if (o.pcap_path)
-        sysinfo_for_capture(&agent.sysinfo, o.model, o.firmware);
-    else
-        sysinfo_from_host(&agent.sysinfo, "", (uint32_t)time(NULL));
-    agent.port.listener_at = listeners_at;
-    agent.port.arg = &agent.listeners;
-    agent.port.sysinfo = &agent.sysinfo.info;
+    capture_agent_init(&agent, &ao, o.iface != NULL, device_is_host, o.model, o.firmware);
 
-    rc = o.pcap_path ? run_pcap(&o, src) : run_live(&o, src);
+    const char *source_name = o.pcap_path ? o.pcap_path : o.iface;
+    capture_result_t result;
+    if (o.pcap_path) {
+        result = capture_agent_run_file(&agent, src, err, sizeof err);
+    } else {
+        signal_source = src;
+        install_signals();
+        result = capture_agent_run_live(&agent, src, &stop_requested, o.duration, err, sizeof err);
+        signal_source = NULL;
+    }
     pcap_source_close(src);
+    if (result == CAPTURE_READ_ERROR)
+        fprintf(stderr, "vigil-agent: %s: %s\n", source_name, err);
+    else if (result == CAPTURE_REFUSED)
+        fprintf(stderr, "vigil-agent: libvigil refused the set-up (device id not UTF-8?)\n");
+    rc = result == CAPTURE_DONE ? 0 : EXIT_FAILED;
 
-    if (agent.out != stdout) {
-        if (fclose(agent.out) != 0 && !agent.out_failed) {
+    if (file.out != stdout) {
+        if (fclose(file.out) != 0 && !file.out_failed) {
             fprintf(stderr, "vigil-agent: %s: %s\n", o.out_path, strerror(errno));
-            agent.out_failed = true;
+            file.out_failed = true;
         }
     } else if (fflush(stdout) != 0) {
-        agent.out_failed = true;
+        file.out_failed = true;
     }
     print_summary();
-    if (agent.out_failed && rc == 0)
+    if (file.out_failed && rc == 0)
         rc = EXIT_FAILED;
     return rc;
 }
