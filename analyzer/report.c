@@ -532,6 +532,7 @@ static report_reject_t decode_map(const cbor_item_t *root, report_t *r, report_e
         return rc;
     if (by_key[KEY_LISTENERS] && (rc = decode_listeners(by_key[KEY_LISTENERS], r, err)))
         return rc;
+    r->has_listeners = by_key[KEY_LISTENERS] != NULL;
     if (by_key[KEY_SYSTEM] && (rc = decode_system(by_key[KEY_SYSTEM], r, err)))
         return rc;
     if (by_key[KEY_COUNTERS] && (rc = decode_counters(by_key[KEY_COUNTERS], r, err)))

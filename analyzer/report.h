@@ -110,6 +110,7 @@ typedef struct {
     size_t flow_count;
     report_listener_t *listeners;
     size_t listener_count;
+    bool has_listeners;        /* the report carried its listeners (possibly none) */
     bool has_system;
     report_system_t system;
     report_counter_t *counters;
