@@ -2,14 +2,16 @@
 # netns_capture.sh - records real traffic between two network namespaces.
 #
 # Usage: netns_capture.sh SCENARIO OUT.pcap
-#   SCENARIO: icmp | tcp | udp | demo
+#   SCENARIO: icmp | tcp | udp | demo | scan
 #
 # Creates two namespaces joined by a veth pair: the "device" (192.0.2.1,
 # 2001:db8::1) and its "peer" (192.0.2.2, 2001:db8::2), documentation
 # addresses only. Runs the scenario's traffic between them while tcpdump
 # records inside the device namespace, then removes everything it made, on
 # any exit. No traffic can leave: the namespaces have no other link and no
-# route out. Needs root, iproute2, tcpdump, ping, curl, nc, /usr/bin/python3.
+# route out. The scan scenario gives the peer more documentation addresses
+# (198.51.100.0/24, 203.0.113.0/24, 2001:db8:bad::/48), each routed over the
+# same veth, so that one capture holds a device talking to several "hosts". Needs root, iproute2, tcpdump, ping, curl, nc, /usr/bin/python3.
 # Prints the device addresses, one per line, on stdout.
 set -euo pipefail
 
@@ -121,7 +123,7 @@ tcp_push() { # server_ns client_ns addr port bytes
 iface=$if_dev
 [ "$scenario" = udp ] && iface=any   # Linux cooked v2 link type
 snaplen=262144
-[ "$scenario" = tcp ] && snaplen=200 # headers only: whole datagrams must still count
+case "$scenario" in tcp|scan) snaplen=200 ;; esac # headers only: whole datagrams must still count
 # (ip netns exec execs tcpdump, so $! is tcpdump itself. A background job of a
 # script ignores SIGINT, so it is stopped with SIGTERM, which it also handles.)
 ip netns exec "$ns_dev" tcpdump -Z root -i "$iface" -s "$snaplen" --immediate-mode -U -n -w "$out" 2>"$work/tcpdump.log" &
@@ -169,6 +171,32 @@ case "$scenario" in
     udp_client "$ns_peer" "$DEV6" 5683 2 120
     tcp_push "$ns_dev" "$ns_peer" "$DEV4" 9001 50000
     in_peer ping -q -c 1 -s 2000 "$DEV4" >/dev/null
+    ;;
+  scan)
+    # The traffic `vigil scan` is shown with (data/scan-demo.pcapng): a
+    # device reaching a command-and-control address of the sample feed over
+    # IPv4 and IPv6, accepting telnet from a listed scanner, using its allowed
+    # broker, and uploading 2 MB to a host outside its allowlist.
+    for a in 198.51.100.20 198.51.100.77 203.0.113.66 203.0.113.99; do
+      ip -n "$ns_peer" addr add "$a/32" dev "$if_peer"
+    done
+    ip -n "$ns_peer" addr add 2001:db8:bad::66/128 dev "$if_peer" nodad
+    ip -n "$ns_dev" route add 198.51.100.0/24 via "$PEER4"
+    ip -n "$ns_dev" route add 203.0.113.0/24 via "$PEER4"
+    ip -n "$ns_dev" route add 2001:db8:bad::/48 via "$PEER6"
+    ip -n "$ns_peer" route add 192.0.2.0/24 dev "$if_peer" src 203.0.113.99 metric 10 2>/dev/null || true
+    http_server "$ns_peer" 443
+    http_server "$ns_peer" 80
+    udp_echo "$ns_dev" 5683
+    fetch "$ns_dev" "http://203.0.113.66:443/"                  # C2 on the feed, outbound
+    fetch "$ns_dev" "http://[2001:db8:bad::66]:80/"              # the same over IPv6
+    tcp_push "$ns_peer" "$ns_dev" 198.51.100.20 8883 3000        # allowed broker
+    tcp_push "$ns_peer" "$ns_dev" 198.51.100.77 9000 2000000     # outside the allowlist
+    # A listed scanner opens the device's telnet port.
+    ip netns exec "$ns_dev" nc -4 -l 23 >/dev/null &
+    wait_listen "$ns_dev" tcp 23
+    printf 'root\r\n' | ip netns exec "$ns_peer" nc -N -w 3 -s 203.0.113.99 "$DEV4" 23 || true
+    udp_client "$ns_peer" "$DEV4" 5683 2 40                      # CoAP from the LAN
     ;;
   *)
     echo "netns_capture.sh: unknown scenario '$scenario'" >&2; exit 2 ;;
