@@ -152,11 +152,19 @@ print(vigil, libc)
 PY
 }
 
-# Worst-case stack of each entry point from the .ci files of one build.
+# Worst-case stack of each entry point from the .ci files of one build, and
+# the objects' relocations (read with the target's objdump) to tell tail
+# calls from calls: a function that ends by jumping to another (ARM b.w,
+# R_ARM_THM_JUMP*; RISC-V `tail`, an auipc not through ra) has released its
+# frame before the callee makes its own, so that edge does not add the
+# caller's frame. An edge with any real call site counts as a call.
 stack_depths() {
-  /usr/bin/python3 - "$@" <<'PY'
+  local objdump=$1; shift
+  local build=$1; shift
+  find "$build/agent" -name '*.obj' -exec "$objdump" -dr {} + > "$build/relocs.txt"
+  /usr/bin/python3 - "$build" "$build/relocs.txt" "$@" <<'PY'
 import re, sys
-build, entries = sys.argv[1], sys.argv[2:]
+build, relocs, entries = sys.argv[1], sys.argv[2], sys.argv[3:]
 import glob
 frames, edges, dynamic = {}, {}, []
 node_re = re.compile(r'node: \{ title: "([^"]*)" label: "([^"]*)"')
@@ -178,6 +186,39 @@ if dynamic:
     sys.exit("footprint: dynamic stack frames in " + ", ".join(dynamic))
 def short(n):
     return n.rsplit(":", 1)[-1]
+
+# (caller, callee) -> kinds of site seen: "call" and/or "tail".
+sites = {}
+fn = None
+last_insn = ""
+for line in open(relocs):
+    m = re.match(r"^[0-9a-f]+ <([^>]+)>:", line)
+    if m:
+        if not m.group(1).startswith(".L"):   # RISC-V lists local labels too
+            fn = m.group(1)
+        continue
+    m = re.match(r"^\s+[0-9a-f]+:\s+(R_\w+)\s+(\S+)", line)
+    if m and fn:
+        kind, target = m.group(1), m.group(2)
+        if kind.startswith("R_ARM_THM_JUMP") or kind in ("R_ARM_JUMP24",):
+            site = "tail"
+        elif kind in ("R_ARM_THM_CALL", "R_ARM_CALL"):
+            site = "call"
+        elif kind in ("R_RISCV_CALL", "R_RISCV_CALL_PLT"):
+            site = "call" if re.search(r"\bauipc\s+ra\b|\bjal\s", last_insn) else "tail"
+        elif kind == "R_RISCV_JAL":
+            site = "tail" if re.search(r"\bj\s", last_insn) else "call"
+        else:
+            continue
+        sites.setdefault((fn, target), set()).add(site)
+        continue
+    if re.match(r"^\s+[0-9a-f]+:\s", line):
+        last_insn = line
+
+def is_tail(caller, callee):
+    kinds = sites.get((short(caller), short(callee)))
+    return kinds == {"tail"}
+
 memo = {}
 def depth(fn, path):
     if fn in path:
@@ -186,19 +227,26 @@ def depth(fn, path):
         return 0, [fn], {fn}
     if fn in memo:
         return memo[fn]
-    best, best_path, unknown = 0, [], set()
+    best, best_path, unknown = frames[fn], [fn], set()
     for callee in sorted(edges.get(fn, ())):
         d, p, u = depth(callee, path + [fn])
         unknown |= u
-        if d > best or not best_path:
-            best, best_path = d, p
-    memo[fn] = (frames[fn] + best, [fn] + best_path, unknown)
+        if is_tail(fn, callee):
+            if d > best:
+                best, best_path = d, ["%s(tail)" % fn] + p
+        elif frames[fn] + d > best:
+            best, best_path = frames[fn] + d, [fn] + p
+    memo[fn] = (best, best_path, unknown)
     return memo[fn]
 for entry in entries:
     if entry not in frames:
         sys.exit("footprint: no function %s in the call graph" % entry)
     d, p, unknown = depth(entry, [])
-    path = " > ".join("%s(%d)" % (short(f), frames.get(f, 0)) for f in p if f in frames)
+    def label(f):
+        tail = f.endswith("(tail)")
+        f = f[:-6] if tail else f
+        return "%s(%d%s)" % (short(f), frames.get(f, 0), ", tail call" if tail else "")
+    path = " > ".join(label(f) for f in p if f.replace("(tail)", "") in frames)
     ext = ", ".join(sorted(short(u).replace("__indirect_call", "function pointer")
                            for u in unknown)) or "none"
     print("%s %d %s | %s" % (entry, d, path, ext))
@@ -263,7 +311,7 @@ for t in "${targets[@]}"; do
         esac
         echo "BENCH ${key}_${name} $depth bytes"
         echo "#   $rest" | sed 's/ | / ; not counted: /'
-      done < <(stack_depths "$dir" vigil_observe vigil_observe_headers report_encode_part vigil_poll)
+      done < <(stack_depths "${prefix}objdump" "$dir" vigil_observe vigil_observe_headers report_encode_part vigil_poll)
     fi
   done
 done

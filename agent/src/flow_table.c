@@ -363,8 +363,9 @@ static void account_v4(vigil_ctx_t *ctx, flow_key_t *k, const uint8_t *local, vi
     account_in(ctx, 4, k, dir, tcp_flags, bytes, offset);
 }
 
-/* Kept out of line so that the IPv4 path stays small enough to live in registers. */
-FLOW_COLD void account_v6(vigil_ctx_t *ctx, flow_key_t *k, const uint8_t *local, vigil_dir_t dir,
+/* Only the general path comes here: inlined into it, so that its frame is
+ * not stacked on the general path's (see flow_table_observe_general()). */
+FLOW_INLINE void account_v6(vigil_ctx_t *ctx, flow_key_t *k, const uint8_t *local, vigil_dir_t dir,
                           unsigned tcp_flags, uint32_t bytes, uint16_t offset)
 {
     unsigned index = 0;
@@ -488,8 +489,8 @@ FLOW_COLD bool resolve_fragment(vigil_ctx_t *ctx, const packet_t *pkt, uint32_t 
     return true;
 }
 
-void flow_table_account(vigil_ctx_t *ctx, vigil_dir_t dir, const packet_t *pkt, uint16_t offset,
-                        uint32_t now)
+FLOW_INLINE void account_packet(vigil_ctx_t *ctx, vigil_dir_t dir, const packet_t *pkt,
+                                uint16_t offset, uint32_t now)
 {
     unsigned proto = pkt->proto;
     uint32_t src_port = pkt->src_port, dst_port = pkt->dst_port;
@@ -582,10 +583,13 @@ FLOW_INLINE uint16_t offset_at(const vigil_ctx_t *ctx, uint32_t now)
     return age > (int32_t)FLOW_SEEN_MAX ? (uint16_t)FLOW_SEEN_MAX : (uint16_t)age;
 }
 
-/* Every packet the shortcut does not take. Out of line, so that the
- * shortcut's caller needs no stack frame of its own. */
-FLOW_COLD void observe_general(vigil_ctx_t *ctx, vigil_dir_t dir, const uint8_t *data,
-                               size_t captured, size_t length, uint32_t now)
+/*
+ * Every packet the shortcut does not take. One frame for parsing and
+ * accounting (everything below is inlined but the rare new-record and spill
+ * paths), so that the worst-case stack of vigil_observe stays small.
+ */
+void flow_table_observe_general(vigil_ctx_t *ctx, vigil_dir_t dir, const uint8_t *data,
+                                size_t captured, size_t length, uint32_t now)
 {
     packet_t pkt;
     vigil_counter_t verdict = packet_parse(data, captured, length, &pkt);
@@ -593,7 +597,7 @@ FLOW_COLD void observe_general(vigil_ctx_t *ctx, vigil_dir_t dir, const uint8_t 
         ctx->counters[verdict]++;
         return;
     }
-    flow_table_account(ctx, dir, &pkt, offset_at(ctx, now), now);
+    account_packet(ctx, dir, &pkt, offset_at(ctx, now), now);
 }
 
 void flow_table_observe(vigil_ctx_t *ctx, vigil_dir_t dir, const uint8_t *data, size_t captured,
@@ -604,8 +608,11 @@ void flow_table_observe(vigil_ctx_t *ctx, vigil_dir_t dir, const uint8_t *data, 
         ctx->counters[VIGIL_CNT_CLOCK_BACKWARDS]++;
     else if (age > (int32_t)FLOW_SEEN_MAX)
         ctx->counters[VIGIL_CNT_TIME_SATURATED]++;
-    if (!fast_ipv4(ctx, dir, data, captured, length, offset_at(ctx, now)))
-        observe_general(ctx, dir, data, captured, length, now);
+    if (fast_ipv4(ctx, dir, data, captured, length, offset_at(ctx, now)))
+        return;
+    /* A tail call: with the same arguments, the compiler jumps, and this
+     * function's frame is gone before the general path's is made. */
+    flow_table_observe_general(ctx, dir, data, captured, length, now);
 }
 
 void flow_table_clear(vigil_ctx_t *ctx)

@@ -40,22 +40,23 @@ typedef struct {
 /* Empties the tables, local addresses and overflow counters for a new period. */
 void flow_table_clear(vigil_ctx_t *ctx);
 
-/* Accounts one parsed packet seen at `offset` seconds after period start. */
-void flow_table_account(vigil_ctx_t *ctx, vigil_dir_t dir, const packet_t *pkt, uint16_t offset,
-                        uint32_t now);
-
 /* Seconds after period start kept per flow: later times are clamped. */
 #define FLOW_SEEN_MAX 4095u
 
 /*
  * Parses the IP packet at data (`captured` bytes of a `length`-byte
- * datagram) and accounts it, or counts why it could not be parsed.
- * IPv4 TCP/UDP packets from or to a known local address take a shortcut
- * that gives the same result as the general path (vectors are encoded
- * identically with VIGIL_FAST_PATH 0 and 1).
+ * datagram) and accounts it, or counts why it could not be parsed. IPv4
+ * TCP/UDP packets from or to a known local address take a shortcut that
+ * gives the same result as the general path (the vectors are encoded
+ * identically with VIGIL_FAST_PATH 0 and 1); every other packet goes on to
+ * flow_table_observe_general() by a tail call.
  */
 void flow_table_observe(vigil_ctx_t *ctx, vigil_dir_t dir, const uint8_t *data, size_t captured,
                         size_t length, uint32_t now);
+
+/* The general path: parsing and accounting in one frame. */
+void flow_table_observe_general(vigil_ctx_t *ctx, vigil_dir_t dir, const uint8_t *data,
+                                size_t captured, size_t length, uint32_t now);
 
 /*
  * Fills *out with the flow whose newest record is at `slot` of the family's

@@ -111,7 +111,13 @@ uint32_t vigil_counter(const vigil_ctx_t *ctx, vigil_counter_t counter)
     return ctx->counters[counter];
 }
 
-void vigil_observe_headers(vigil_ctx_t *ctx, vigil_dir_t direction, const uint8_t *data,
+/* Inlined into both entry points: vigil_observe() calling
+ * vigil_observe_headers() would add a frame (its sixth argument goes on the
+ * stack on 32-bit Arm) to the worst-case stack. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((always_inline))
+#endif
+static inline void observe(vigil_ctx_t *ctx, vigil_dir_t direction, const uint8_t *data,
                            size_t captured, size_t length, uint32_t now)
 {
     if (!ready(ctx))
@@ -125,10 +131,16 @@ void vigil_observe_headers(vigil_ctx_t *ctx, vigil_dir_t direction, const uint8_
     flow_table_observe(ctx, direction, data, captured, length, now);
 }
 
+void vigil_observe_headers(vigil_ctx_t *ctx, vigil_dir_t direction, const uint8_t *data,
+                           size_t captured, size_t length, uint32_t now)
+{
+    observe(ctx, direction, data, captured, length, now);
+}
+
 void vigil_observe(vigil_ctx_t *ctx, vigil_dir_t direction, const uint8_t *ip_packet,
                    size_t length, uint32_t now)
 {
-    vigil_observe_headers(ctx, direction, ip_packet, length, length, now);
+    observe(ctx, direction, ip_packet, length, length, now);
 }
 
 static void count_truncated_listeners(vigil_ctx_t *ctx)
