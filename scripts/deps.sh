@@ -19,6 +19,8 @@ packages=(
   gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf liblwip-dev
   # threat-intelligence engine
   libcurl4-openssl-dev liburcu-dev libmaxminddb-dev libmaxmind-db-writer-perl
+  # analyzer pipeline: policy files and the store
+  libyaml-dev libsqlite3-dev sqlite3
 )
 
 missing=()
