@@ -67,6 +67,8 @@ intel_set_t *intel_set_new(const char *feed);
 bool intel_set_add(intel_set_t *set, const intel_net_t *net, const char *category,
                    uint8_t confidence, int64_t valid_from, int64_t valid_until);
 
+/* Indicators added so far; a network added twice counts twice here and is one
+ * indicator once the matcher has it. */
 size_t intel_set_count(const intel_set_t *set);
 const char *intel_set_feed(const intel_set_t *set);
 void intel_set_free(intel_set_t *set);
