@@ -26,10 +26,12 @@
  * What it must never do: block a reader, show a reader a half-built feed,
  * or return an indicator whose validity does not cover `now`.
  */
+#define _DEFAULT_SOURCE /* posix_memalign, madvise */
 #include "intel_priv.h"
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <urcu-bp.h>
 
@@ -38,25 +40,54 @@ typedef unsigned __int128 u128;
 #define NONE 0u                /* "no prefix" in 1-based indexes */
 #define MATCH_SCRATCH 512      /* matches ordered per lookup; more are counted only */
 
+/*
+ * Exact tables are bucketed by cache line: a key hashes to one 64-byte
+ * bucket and moves to the next bucket only when its own is full, so a
+ * lookup - hit or, far more often, miss - reads one line in most cases
+ * (tables are filled to at most 70%).
+ */
+#define BUCKET_SLOTS 8
+
 typedef struct {
-    uint32_t key;
-    uint32_t meta1;            /* meta + 1; 0 marks an empty slot */
-} slot4_t;
+    uint32_t key[BUCKET_SLOTS];
+    uint32_t meta1[BUCKET_SLOTS];   /* meta + 1; 0 marks an empty slot */
+} bucket4_t;
+
+typedef struct {
+    bucket4_t *buckets;
+    size_t nbuckets, count;
+} exact4_t;
+
+/* IPv6 keys are too wide for eight per line: the bucket holds 32-bit
+ * fingerprints and the keys sit in an array beside it, read only when a
+ * fingerprint agrees. */
+typedef struct {
+    uint32_t fp[BUCKET_SLOTS];      /* 0 marks an empty slot */
+    uint32_t key1[BUCKET_SLOTS];    /* index + 1 into keys */
+} bucket6_t;
 
 typedef struct __attribute__((packed)) {
     uint64_t hi, lo;
-    uint32_t meta1;
-} slot6_t;
+    uint32_t meta;
+} key6_t;
 
 typedef struct {
-    slot4_t *slots;
-    size_t cap, count;
-} exact4_t;
-
-typedef struct {
-    slot6_t *slots;
-    size_t cap, count;
+    bucket6_t *buckets;
+    size_t nbuckets, count;
+    key6_t *keys;
 } exact6_t;
+
+/* A bound and the innermost prefix of [bound, next bound), side by side so
+ * that the search and its answer share a cache line. */
+typedef struct {
+    uint32_t bound;
+    uint32_t inner1;
+} interval4_t;
+
+typedef struct __attribute__((packed)) {
+    uint64_t hi, lo;
+    uint32_t inner1;
+} interval6_t;
 
 typedef struct {
     uint32_t net;
@@ -73,8 +104,7 @@ typedef struct {
 } prefix6_t;
 
 typedef struct {
-    uint32_t *bounds;          /* sorted; bounds[0] == 0 */
-    uint32_t *inner1;          /* innermost prefix of [bounds[i], bounds[i+1]) */
+    interval4_t *iv;           /* sorted by bound; iv[0].bound == 0 */
     size_t count;
     uint32_t *bucket;          /* first bound index per bucket; buckets + 1 entries */
     unsigned shift;
@@ -83,8 +113,7 @@ typedef struct {
 } ranges4_t;
 
 typedef struct {
-    u128 *bounds;              /* sorted; bounds[0] == 0 */
-    uint32_t *inner1;
+    interval6_t *iv;           /* sorted by bound; iv[0] starts at :: */
     size_t count;
     uint32_t *bucket;
     size_t buckets;
@@ -119,6 +148,37 @@ struct intel {
     pthread_mutex_t writer;
 };
 
+/* ---- memory for lookup structures ---- */
+
+/*
+ * Lookups touch these arrays at random: with 4 KiB pages nearly every probe
+ * of a large feed also misses the TLB. Arrays of 2 MiB and more are aligned
+ * to 2 MiB and offered to the kernel as huge pages (transparent huge pages
+ * in "madvise" mode, Debian's default); small ones come from malloc. Zeroed.
+ */
+#define HUGE_PAGE (2u << 20)
+
+static void *lookup_alloc(size_t bytes)
+{
+    void *p = NULL;
+    if (bytes < HUGE_PAGE) {
+        /* Cache-line aligned, so that a 64-byte bucket is one line. */
+        size_t rounded = (bytes + 63) & ~(size_t)63;
+        if (posix_memalign(&p, 64, rounded ? rounded : 64) != 0)
+            return NULL;
+        memset(p, 0, rounded);
+        return p;
+    }
+    size_t rounded = (bytes + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+    if (posix_memalign(&p, HUGE_PAGE, rounded) != 0)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+    memset(p, 0, rounded);
+    return p;
+}
+
 /* ---- hashing ---- */
 
 static inline size_t reduce(uint64_t hash, size_t cap)
@@ -138,9 +198,9 @@ static inline uint64_t hash6(uint64_t hi, uint64_t lo)
     return h ^ (h >> 31);
 }
 
-static size_t table_capacity(size_t n)
+static size_t bucket_count(size_t n)
 {
-    return n + n / 4 + 8;
+    return n * 10 / (BUCKET_SLOTS * 7) + 1;
 }
 
 static uint32_t load_be32(const uint8_t *p)
@@ -179,74 +239,99 @@ static void store_be128(uint8_t *p, u128 v)
 /* Later entries overwrite earlier ones: the set's "later metadata wins". */
 static void exact4_put(exact4_t *t, uint32_t key, uint32_t meta)
 {
-    size_t s = reduce(hash4(key), t->cap);
+    size_t b = reduce(hash4(key), t->nbuckets);
     for (;;) {
-        slot4_t *slot = &t->slots[s];
-        if (slot->meta1 == 0) {
-            slot->key = key;
-            slot->meta1 = meta + 1;
-            t->count++;
-            return;
+        bucket4_t *bucket = &t->buckets[b];
+        for (int j = 0; j < BUCKET_SLOTS; j++) {
+            if (bucket->meta1[j] == 0) {
+                bucket->key[j] = key;
+                bucket->meta1[j] = meta + 1;
+                t->count++;
+                return;
+            }
+            if (bucket->key[j] == key) {
+                bucket->meta1[j] = meta + 1;
+                return;
+            }
         }
-        if (slot->key == key) {
-            slot->meta1 = meta + 1;
-            return;
-        }
-        if (++s == t->cap)
-            s = 0;
+        if (++b == t->nbuckets)
+            b = 0;
     }
 }
 
-static inline const slot4_t *exact4_get(const exact4_t *t, uint32_t key)
+/* The key's meta + 1, or 0. */
+static inline uint32_t exact4_get(const exact4_t *t, uint32_t key)
 {
     if (t->count == 0)
-        return NULL;
-    size_t s = reduce(hash4(key), t->cap);
+        return 0;
+    size_t b = reduce(hash4(key), t->nbuckets);
     for (;;) {
-        const slot4_t *slot = &t->slots[s];
-        if (slot->meta1 == 0)
-            return NULL;
-        if (slot->key == key)
-            return slot;
-        if (++s == t->cap)
-            s = 0;
+        const bucket4_t *bucket = &t->buckets[b];
+        uint32_t found = 0, empty = 0;
+        for (int j = 0; j < BUCKET_SLOTS; j++) {
+            found |= bucket->key[j] == key ? bucket->meta1[j] : 0;
+            empty |= bucket->meta1[j] == 0;
+        }
+        if (found || empty)
+            return found;
+        if (++b == t->nbuckets)
+            b = 0;
     }
+}
+
+static inline uint32_t fingerprint(uint64_t hash)
+{
+    uint32_t fp = (uint32_t)hash;
+    return fp ? fp : 1;
 }
 
 static void exact6_put(exact6_t *t, uint64_t hi, uint64_t lo, uint32_t meta)
 {
-    size_t s = reduce(hash6(hi, lo), t->cap);
+    uint64_t h = hash6(hi, lo);
+    uint32_t fp = fingerprint(h);
+    size_t b = reduce(h, t->nbuckets);
     for (;;) {
-        slot6_t *slot = &t->slots[s];
-        if (slot->meta1 == 0) {
-            slot->hi = hi;
-            slot->lo = lo;
-            slot->meta1 = meta + 1;
-            t->count++;
-            return;
+        bucket6_t *bucket = &t->buckets[b];
+        for (int j = 0; j < BUCKET_SLOTS; j++) {
+            if (bucket->fp[j] == 0) {
+                bucket->fp[j] = fp;
+                bucket->key1[j] = (uint32_t)t->count + 1;
+                t->keys[t->count++] = (key6_t){ hi, lo, meta };
+                return;
+            }
+            key6_t *k = &t->keys[bucket->key1[j] - 1];
+            if (bucket->fp[j] == fp && k->hi == hi && k->lo == lo) {
+                k->meta = meta;
+                return;
+            }
         }
-        if (slot->hi == hi && slot->lo == lo) {
-            slot->meta1 = meta + 1;
-            return;
-        }
-        if (++s == t->cap)
-            s = 0;
+        if (++b == t->nbuckets)
+            b = 0;
     }
 }
 
-static inline const slot6_t *exact6_get(const exact6_t *t, uint64_t hi, uint64_t lo)
+static inline uint32_t exact6_get(const exact6_t *t, uint64_t hi, uint64_t lo)
 {
     if (t->count == 0)
-        return NULL;
-    size_t s = reduce(hash6(hi, lo), t->cap);
+        return 0;
+    uint64_t h = hash6(hi, lo);
+    uint32_t fp = fingerprint(h);
+    size_t b = reduce(h, t->nbuckets);
     for (;;) {
-        const slot6_t *slot = &t->slots[s];
-        if (slot->meta1 == 0)
-            return NULL;
-        if (slot->hi == hi && slot->lo == lo)
-            return slot;
-        if (++s == t->cap)
-            s = 0;
+        const bucket6_t *bucket = &t->buckets[b];
+        bool empty = false;
+        for (int j = 0; j < BUCKET_SLOTS; j++) {
+            if (bucket->fp[j] == fp) {
+                const key6_t *k = &t->keys[bucket->key1[j] - 1];
+                if (k->hi == hi && k->lo == lo)
+                    return k->meta + 1;
+            }
+            empty |= bucket->fp[j] == 0;
+        }
+        if (empty)
+            return 0;
+        if (++b == t->nbuckets)
+            b = 0;
     }
 }
 
@@ -369,7 +454,7 @@ static bool ranges4_build(ranges4_t *r, raw_prefix_t *raw, size_t n)
     n = raw_prefix_sort_unique(raw, n);
     uint32_t *parent1 = malloc((n + 1) * sizeof *parent1);
     sweep_out_t o = { malloc((2 * n + 1) * sizeof(u128)), malloc((2 * n + 1) * sizeof(uint32_t)), 0 };
-    r->prefixes = malloc((n + 1) * sizeof *r->prefixes);
+    r->prefixes = lookup_alloc((n + 1) * sizeof *r->prefixes);
     bool ok = parent1 && o.bounds && o.inner1 && r->prefixes && sweep(raw, n, 32, parent1, &o);
     if (ok) {
         r->prefix_count = n;
@@ -377,20 +462,18 @@ static bool ranges4_build(ranges4_t *r, raw_prefix_t *raw, size_t n)
             r->prefixes[i] = (prefix4_t){ (uint32_t)raw[i].net, raw[i].meta, parent1[i], raw[i].prefix };
         }
         r->count = o.count;
-        r->bounds = malloc(o.count * sizeof *r->bounds);
-        r->inner1 = o.inner1;
-        o.inner1 = NULL;
+        r->iv = lookup_alloc(o.count * sizeof *r->iv);
         unsigned bits = bucket_bits(o.count);
         r->shift = 32 - bits;
-        r->bucket = malloc((((size_t)1 << bits) + 1) * sizeof *r->bucket);
-        ok = r->bounds && r->bucket;
+        r->bucket = lookup_alloc((((size_t)1 << bits) + 1) * sizeof *r->bucket);
+        ok = r->iv && r->bucket;
         if (ok) {
             for (size_t i = 0; i < o.count; i++)
-                r->bounds[i] = (uint32_t)o.bounds[i];
+                r->iv[i] = (interval4_t){ (uint32_t)o.bounds[i], o.inner1[i] };
             size_t b = 0;
             size_t buckets = (size_t)1 << bits;
             for (size_t i = 0; i < o.count; i++) {
-                size_t key = bits ? r->bounds[i] >> r->shift : 0;
+                size_t key = bits ? r->iv[i].bound >> r->shift : 0;
                 while (b <= key)
                     r->bucket[b++] = (uint32_t)i;
             }
@@ -409,16 +492,17 @@ static inline uint32_t ranges4_inner(const ranges4_t *r, uint32_t x)
     if (r->prefix_count == 0)
         return NONE;
     size_t b = r->shift >= 32 ? 0 : x >> r->shift;
-    size_t lo = r->bucket[b], hi = r->bucket[b + 1];
-    /* The last bound <= x; bounds[0] == 0 guarantees one exists at or before lo. */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (r->bounds[mid] <= x)
-            lo = mid + 1;
-        else
-            hi = mid;
+    /* The last bound <= x among iv[lo - 1 .. hi): iv[lo - 1] is <= x (the
+     * bucket's first bound is past the previous bucket, and iv[0] is 0).
+     * Branch-free halving: the comparisons' outcomes are random. */
+    size_t lo = r->bucket[b], len = r->bucket[b + 1] - lo + 1;
+    const interval4_t *base = &r->iv[lo - 1];
+    while (len > 1) {
+        size_t half = len / 2;
+        base = base[half].bound <= x ? base + half : base;
+        len -= half;
     }
-    return r->inner1[lo - 1];
+    return base->inner1;
 }
 
 static unsigned bit_length(u128 v)
@@ -445,30 +529,29 @@ static bool ranges6_build(ranges6_t *r, raw_prefix_t *raw, size_t n)
     n = raw_prefix_sort_unique(raw, n);
     uint32_t *parent1 = malloc((n + 1) * sizeof *parent1);
     sweep_out_t o = { malloc((2 * n + 1) * sizeof(u128)), malloc((2 * n + 1) * sizeof(uint32_t)), 0 };
-    r->prefixes = malloc((n + 1) * sizeof *r->prefixes);
+    r->prefixes = lookup_alloc((n + 1) * sizeof *r->prefixes);
     bool ok = parent1 && o.bounds && o.inner1 && r->prefixes && sweep(raw, n, 128, parent1, &o);
     if (ok) {
         r->prefix_count = n;
         for (size_t i = 0; i < n; i++)
             r->prefixes[i] = (prefix6_t){ raw[i].net, raw[i].meta, parent1[i], raw[i].prefix };
         r->count = o.count;
-        r->bounds = o.bounds;
-        r->inner1 = o.inner1;
-        o.bounds = NULL;
-        o.inner1 = NULL;
         unsigned bits = bucket_bits(r->count);
         r->buckets = (size_t)1 << bits;
-        r->base = r->count > 1 ? r->bounds[1] : 0;
-        u128 span = r->bounds[r->count - 1] - r->base;
+        r->base = r->count > 1 ? o.bounds[1] : 0;
+        u128 span = o.bounds[r->count - 1] - r->base;
         unsigned len = bit_length(span);
         r->shift = len > bits ? len - bits : 0;
-        r->bucket = malloc((r->buckets + 1) * sizeof *r->bucket);
-        ok = r->bucket != NULL;
+        r->iv = lookup_alloc(r->count * sizeof *r->iv);
+        r->bucket = lookup_alloc((r->buckets + 1) * sizeof *r->bucket);
+        ok = r->iv && r->bucket;
         if (ok) {
+            for (size_t i = 0; i < r->count; i++)
+                r->iv[i] = (interval6_t){ (uint64_t)(o.bounds[i] >> 64), (uint64_t)o.bounds[i], o.inner1[i] };
             size_t b = 0;
-            /* bounds[0] (0) sits below base: it belongs before bucket 0. */
+            /* iv[0] (::) sits below base: it belongs before bucket 0. */
             for (size_t i = 1; i < r->count; i++) {
-                size_t key = ranges6_bucket_of(r, r->bounds[i]);
+                size_t key = ranges6_bucket_of(r, o.bounds[i]);
                 while (b <= key)
                     r->bucket[b++] = (uint32_t)i;
             }
@@ -487,17 +570,16 @@ static inline uint32_t ranges6_inner(const ranges6_t *r, u128 x)
     if (r->prefix_count == 0)
         return NONE;
     if (x < r->base)
-        return r->inner1[0];   /* ::/0 puts a prefix at bounds[0] */
+        return r->iv[0].inner1;   /* ::/0 puts a prefix at iv[0] */
     size_t b = ranges6_bucket_of(r, x);
-    size_t lo = r->bucket[b], hi = r->bucket[b + 1];
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (r->bounds[mid] <= x)
-            lo = mid + 1;
-        else
-            hi = mid;
+    size_t lo = r->bucket[b], len = r->bucket[b + 1] - lo + 1;
+    const interval6_t *base = &r->iv[lo - 1];
+    while (len > 1) {
+        size_t half = len / 2;
+        base = ((u128)base[half].hi << 64 | base[half].lo) <= x ? base + half : base;
+        len -= half;
     }
-    return r->inner1[lo - 1];
+    return base->inner1;
 }
 
 /* ---- feed indexes ---- */
@@ -506,14 +588,13 @@ static void feed_index_free(feed_index_t *f)
 {
     if (!f)
         return;
-    free(f->exact4.slots);
-    free(f->exact6.slots);
-    free(f->ranges4.bounds);
-    free(f->ranges4.inner1);
+    free(f->exact4.buckets);
+    free(f->exact6.buckets);
+    free(f->exact6.keys);
+    free(f->ranges4.iv);
     free(f->ranges4.bucket);
     free(f->ranges4.prefixes);
-    free(f->ranges6.bounds);
-    free(f->ranges6.inner1);
+    free(f->ranges6.iv);
     free(f->ranges6.bucket);
     free(f->ranges6.prefixes);
     for (size_t i = 0; i < f->category_count; i++)
@@ -542,11 +623,13 @@ static feed_index_t *feed_index_build(intel_set_t *set)
 
     raw_prefix_t *raw4 = p4 ? malloc(p4 * sizeof *raw4) : NULL;
     raw_prefix_t *raw6 = p6 ? malloc(p6 * sizeof *raw6) : NULL;
-    f->exact4.cap = n4 ? table_capacity(n4) : 0;
-    f->exact6.cap = n6 ? table_capacity(n6) : 0;
-    f->exact4.slots = n4 ? calloc(f->exact4.cap, sizeof(slot4_t)) : NULL;
-    f->exact6.slots = n6 ? calloc(f->exact6.cap, sizeof(slot6_t)) : NULL;
-    if ((p4 && !raw4) || (p6 && !raw6) || (n4 && !f->exact4.slots) || (n6 && !f->exact6.slots))
+    f->exact4.nbuckets = n4 ? bucket_count(n4) : 0;
+    f->exact6.nbuckets = n6 ? bucket_count(n6) : 0;
+    f->exact4.buckets = n4 ? lookup_alloc(f->exact4.nbuckets * sizeof(bucket4_t)) : NULL;
+    f->exact6.buckets = n6 ? lookup_alloc(f->exact6.nbuckets * sizeof(bucket6_t)) : NULL;
+    f->exact6.keys = n6 ? lookup_alloc(n6 * sizeof(key6_t)) : NULL;
+    if ((p4 && !raw4) || (p6 && !raw6) || (n4 && !f->exact4.buckets) ||
+        (n6 && (!f->exact6.buckets || !f->exact6.keys)))
         goto fail;
 
     size_t r4 = 0, r6 = 0;
@@ -580,11 +663,12 @@ static feed_index_t *feed_index_build(intel_set_t *set)
     set->categories = NULL;
     set->category_count = 0;
 
-    f->bytes = sizeof *f + f->exact4.cap * sizeof(slot4_t) + f->exact6.cap * sizeof(slot6_t) +
-               f->ranges4.count * (sizeof(uint32_t) * 2) +
+    f->bytes = sizeof *f + f->exact4.nbuckets * sizeof(bucket4_t) +
+               f->exact6.nbuckets * sizeof(bucket6_t) + f->exact6.count * sizeof(key6_t) +
+               f->ranges4.count * sizeof(interval4_t) +
                ((((size_t)1 << (32 - f->ranges4.shift)) + 1) * sizeof(uint32_t)) +
                f->ranges4.prefix_count * sizeof(prefix4_t) +
-               f->ranges6.count * (sizeof(u128) + sizeof(uint32_t)) +
+               f->ranges6.count * sizeof(interval6_t) +
                (f->ranges6.buckets + 1) * sizeof(uint32_t) +
                f->ranges6.prefix_count * sizeof(prefix6_t) +
                f->meta_count * sizeof(intel_meta_t);
@@ -761,38 +845,93 @@ static inline void hits_add(hits_t *h, const feed_index_t *f, uint32_t meta, uin
     h->total++;
 }
 
-static void lookup4(const snapshot_t *s, uint32_t a, int64_t now, hits_t *h)
+/*
+ * Most lookups match nothing, so a lookup first finds, per feed, the exact
+ * slot and the innermost prefix (the only memory it must touch) and returns
+ * at once when every feed answered "none"; only then does it walk chains,
+ * check validity and collect. FIRST_PASS_FEEDS bounds the state kept on the
+ * stack; more feeds than that take the same path in groups.
+ */
+#define FIRST_PASS_FEEDS 16
+
+typedef struct {
+    uint32_t exact_meta1[FIRST_PASS_FEEDS];
+    uint32_t inner1[FIRST_PASS_FEEDS];
+} first_pass_t;
+
+static void collect4(const feed_index_t *f, uint32_t exact_meta1, uint32_t inner1, uint32_t a,
+                     int64_t now, hits_t *h)
 {
-    for (size_t i = 0; i < s->count; i++) {
-        const feed_index_t *f = s->feeds[i];
-        const slot4_t *e = exact4_get(&f->exact4, a);
-        if (e && valid_at(f, e->meta1 - 1, now))
-            hits_add(h, f, e->meta1 - 1, 4, 32, a);
-        for (uint32_t p1 = ranges4_inner(&f->ranges4, a); p1 != NONE;) {
-            const prefix4_t *p = &f->ranges4.prefixes[p1 - 1];
-            if (valid_at(f, p->meta, now))
-                hits_add(h, f, p->meta, 4, p->prefix, p->net);
-            p1 = p->parent1;
-        }
+    if (exact_meta1 && valid_at(f, exact_meta1 - 1, now))
+        hits_add(h, f, exact_meta1 - 1, 4, 32, a);
+    for (uint32_t p1 = inner1; p1 != NONE;) {
+        const prefix4_t *p = &f->ranges4.prefixes[p1 - 1];
+        if (valid_at(f, p->meta, now))
+            hits_add(h, f, p->meta, 4, p->prefix, p->net);
+        p1 = p->parent1;
     }
 }
 
-static void lookup6(const snapshot_t *s, const uint8_t *addr, int64_t now, hits_t *h)
+static void collect6(const feed_index_t *f, uint32_t exact_meta1, uint32_t inner1, u128 x,
+                     int64_t now, hits_t *h)
+{
+    if (exact_meta1 && valid_at(f, exact_meta1 - 1, now))
+        hits_add(h, f, exact_meta1 - 1, 6, 128, x);
+    for (uint32_t p1 = inner1; p1 != NONE;) {
+        const prefix6_t *p = &f->ranges6.prefixes[p1 - 1];
+        if (valid_at(f, p->meta, now))
+            hits_add(h, f, p->meta, 6, p->prefix, p->net);
+        p1 = p->parent1;
+    }
+}
+
+/* Returns whether any feed has a candidate; fills h only then. */
+static bool lookup4(const snapshot_t *s, uint32_t a, int64_t now, hits_t *h)
+{
+    bool any = false;
+    for (size_t base = 0; base < s->count; base += FIRST_PASS_FEEDS) {
+        size_t group = s->count - base < FIRST_PASS_FEEDS ? s->count - base : FIRST_PASS_FEEDS;
+        first_pass_t fp;
+        uint32_t found = 0;
+        for (size_t i = 0; i < group; i++) {
+            const feed_index_t *f = s->feeds[base + i];
+            fp.exact_meta1[i] = exact4_get(&f->exact4, a);
+            fp.inner1[i] = ranges4_inner(&f->ranges4, a);
+            found |= fp.exact_meta1[i] | fp.inner1[i];
+        }
+        if (!found)
+            continue;
+        any = true;
+        for (size_t i = 0; i < group; i++)
+            if (fp.exact_meta1[i] | fp.inner1[i])
+                collect4(s->feeds[base + i], fp.exact_meta1[i], fp.inner1[i], a, now, h);
+    }
+    return any;
+}
+
+static bool lookup6(const snapshot_t *s, const uint8_t *addr, int64_t now, hits_t *h)
 {
     uint64_t hi = load_be64(addr), lo = load_be64(addr + 8);
     u128 x = (u128)hi << 64 | lo;
-    for (size_t i = 0; i < s->count; i++) {
-        const feed_index_t *f = s->feeds[i];
-        const slot6_t *e = exact6_get(&f->exact6, hi, lo);
-        if (e && valid_at(f, e->meta1 - 1, now))
-            hits_add(h, f, e->meta1 - 1, 6, 128, x);
-        for (uint32_t p1 = ranges6_inner(&f->ranges6, x); p1 != NONE;) {
-            const prefix6_t *p = &f->ranges6.prefixes[p1 - 1];
-            if (valid_at(f, p->meta, now))
-                hits_add(h, f, p->meta, 6, p->prefix, p->net);
-            p1 = p->parent1;
+    bool any = false;
+    for (size_t base = 0; base < s->count; base += FIRST_PASS_FEEDS) {
+        size_t group = s->count - base < FIRST_PASS_FEEDS ? s->count - base : FIRST_PASS_FEEDS;
+        first_pass_t fp;
+        uint32_t found = 0;
+        for (size_t i = 0; i < group; i++) {
+            const feed_index_t *f = s->feeds[base + i];
+            fp.exact_meta1[i] = exact6_get(&f->exact6, hi, lo);
+            fp.inner1[i] = ranges6_inner(&f->ranges6, x);
+            found |= fp.exact_meta1[i] | fp.inner1[i];
         }
+        if (!found)
+            continue;
+        any = true;
+        for (size_t i = 0; i < group; i++)
+            if (fp.exact_meta1[i] | fp.inner1[i])
+                collect6(s->feeds[base + i], fp.exact_meta1[i], fp.inner1[i], x, now, h);
     }
+    return any;
 }
 
 static void copy_name(char *dst, const char *src)
@@ -827,24 +966,73 @@ static bool is_v4_mapped(const uint8_t *a)
     return memcmp(a, prefix, sizeof prefix) == 0;
 }
 
-size_t intel_lookup(intel_t *intel, uint8_t family, const uint8_t *addr, int64_t now,
-                    intel_match_t *out, size_t max)
+/* An IPv4-mapped IPv6 address is its IPv4 address; false for other families. */
+static inline bool normalize(uint8_t *family, const uint8_t **addr)
+{
+    if (*family == 6 && is_v4_mapped(*addr)) {
+        *family = 4;
+        *addr += 12;
+    }
+    return *family == 4 || *family == 6;
+}
+
+/*
+ * Starts the first memory accesses of a lookup in every feed (the exact
+ * table's slot, the bucket of the intervals) without waiting for them, so
+ * that their cache misses overlap instead of following one another.
+ */
+static inline void prefetch_first(const snapshot_t *s, uint8_t family, const uint8_t *addr)
+{
+    if (family == 4) {
+        uint32_t a = load_be32(addr);
+        for (size_t i = 0; i < s->count; i++) {
+            const feed_index_t *f = s->feeds[i];
+            if (f->exact4.count)
+                __builtin_prefetch(&f->exact4.buckets[reduce(hash4(a), f->exact4.nbuckets)]);
+            if (f->ranges4.prefix_count)
+                __builtin_prefetch(&f->ranges4.bucket[f->ranges4.shift >= 32 ? 0 : a >> f->ranges4.shift]);
+        }
+    } else {
+        uint64_t hi = load_be64(addr), lo = load_be64(addr + 8);
+        for (size_t i = 0; i < s->count; i++) {
+            const feed_index_t *f = s->feeds[i];
+            if (f->exact6.count)
+                __builtin_prefetch(&f->exact6.buckets[reduce(hash6(hi, lo), f->exact6.nbuckets)]);
+            if (f->ranges6.prefix_count)
+                __builtin_prefetch(&f->ranges6.bucket[ranges6_bucket_of(&f->ranges6, (u128)hi << 64 | lo)]);
+        }
+    }
+}
+
+/* The second access: the intervals the bucket (now cached) points at. */
+static inline void prefetch_second(const snapshot_t *s, uint8_t family, const uint8_t *addr)
+{
+    for (size_t i = 0; i < s->count; i++) {
+        const feed_index_t *f = s->feeds[i];
+        if (family == 4 && f->ranges4.prefix_count) {
+            uint32_t a = load_be32(addr);
+            size_t b = f->ranges4.shift >= 32 ? 0 : a >> f->ranges4.shift;
+            size_t lo = f->ranges4.bucket[b];
+            __builtin_prefetch(&f->ranges4.iv[lo ? lo - 1 : 0]);
+            __builtin_prefetch(&f->ranges4.iv[f->ranges4.bucket[b + 1] - 1]);
+        } else if (family == 6 && f->ranges6.prefix_count) {
+            u128 x = (u128)load_be64(addr) << 64 | load_be64(addr + 8);
+            size_t b = ranges6_bucket_of(&f->ranges6, x);
+            size_t lo = f->ranges6.bucket[b];
+            __builtin_prefetch(&f->ranges6.iv[lo ? lo - 1 : 0]);
+            __builtin_prefetch(&f->ranges6.iv[f->ranges6.bucket[b + 1] - 1]);
+        }
+    }
+}
+
+static size_t lookup_in(const snapshot_t *s, uint8_t family, const uint8_t *addr, int64_t now,
+                        intel_match_t *out, size_t max)
 {
     hit_t scratch[MATCH_SCRATCH];
     hits_t h = { scratch, 0, 0 };
-    if (family == 6 && is_v4_mapped(addr)) {
-        family = 4;
-        addr += 12;
-    }
-    if (family != 4 && family != 6)
+    bool any = family == 4 ? lookup4(s, load_be32(addr), now, &h) : lookup6(s, addr, now, &h);
+    if (!any)
         return 0;
-
-    rcu_read_lock();
-    const snapshot_t *s = rcu_dereference(intel->current);
-    if (family == 4)
-        lookup4(s, load_be32(addr), now, &h);
-    else
-        lookup6(s, addr, now, &h);
 
     /* Feeds were probed in name order, each most specific first: a stable
      * sort on prefix length alone gives "most specific, then feed name". */
@@ -860,8 +1048,59 @@ size_t intel_lookup(intel_t *intel, uint8_t family, const uint8_t *addr, int64_t
     size_t n = h.kept < max ? h.kept : max;
     for (size_t i = 0; i < n; i++)
         hit_to_match(&h.hits[i], &out[i]);
-    rcu_read_unlock();
     return h.total;
+}
+
+size_t intel_lookup(intel_t *intel, uint8_t family, const uint8_t *addr, int64_t now,
+                    intel_match_t *out, size_t max)
+{
+    if (!normalize(&family, &addr))
+        return 0;
+    rcu_read_lock();
+    const snapshot_t *s = rcu_dereference(intel->current);
+    if (s->count > 1)
+        prefetch_first(s, family, addr);
+    size_t total = lookup_in(s, family, addr, now, out, max);
+    rcu_read_unlock();
+    return total;
+}
+
+/* How far ahead the batch starts memory accesses: enough queries in flight
+ * to cover a DRAM miss, few enough to stay in L1. */
+#ifndef BATCH_AHEAD
+#define BATCH_AHEAD 8
+#endif
+
+void intel_lookup_batch(intel_t *intel, const intel_query_t *queries, size_t n, int64_t now,
+                        intel_match_t *out, size_t max_per_query, size_t *counts)
+{
+    rcu_read_lock();
+    const snapshot_t *s = rcu_dereference(intel->current);
+    for (size_t i = 0; i < n + 2 * BATCH_AHEAD; i++) {
+        if (i < n) {
+            uint8_t family = queries[i].family;
+            const uint8_t *addr = queries[i].addr;
+            if (normalize(&family, &addr))
+                prefetch_first(s, family, addr);
+        }
+        if (i >= BATCH_AHEAD && i - BATCH_AHEAD < n) {
+            size_t k = i - BATCH_AHEAD;
+            uint8_t family = queries[k].family;
+            const uint8_t *addr = queries[k].addr;
+            if (normalize(&family, &addr))
+                prefetch_second(s, family, addr);
+        }
+        if (i >= 2 * BATCH_AHEAD) {
+            size_t k = i - 2 * BATCH_AHEAD;
+            uint8_t family = queries[k].family;
+            const uint8_t *addr = queries[k].addr;
+            counts[k] = normalize(&family, &addr)
+                            ? lookup_in(s, family, addr, now, out ? out + k * max_per_query : NULL,
+                                        out ? max_per_query : 0)
+                            : 0;
+        }
+    }
+    rcu_read_unlock();
 }
 
 void intel_get_stats(intel_t *intel, intel_stats_t *stats)
