@@ -492,11 +492,12 @@ static inline uint32_t ranges4_inner(const ranges4_t *r, uint32_t x)
     if (r->prefix_count == 0)
         return NONE;
     size_t b = r->shift >= 32 ? 0 : x >> r->shift;
-    /* The last bound <= x among iv[lo - 1 .. hi): iv[lo - 1] is <= x (the
-     * bucket's first bound is past the previous bucket, and iv[0] is 0).
+    /* The last bound <= x among iv[first .. next bucket): iv[first] is <= x
+     * (the bound before the bucket's first, or iv[0], which is 0).
      * Branch-free halving: the comparisons' outcomes are random. */
-    size_t lo = r->bucket[b], len = r->bucket[b + 1] - lo + 1;
-    const interval4_t *base = &r->iv[lo - 1];
+    size_t first = r->bucket[b] ? r->bucket[b] - 1 : 0;   /* bucket 0 starts at iv[0] */
+    size_t len = r->bucket[b + 1] - first;
+    const interval4_t *base = &r->iv[first];
     while (len > 1) {
         size_t half = len / 2;
         base = base[half].bound <= x ? base + half : base;
@@ -572,8 +573,9 @@ static inline uint32_t ranges6_inner(const ranges6_t *r, u128 x)
     if (x < r->base)
         return r->iv[0].inner1;   /* ::/0 puts a prefix at iv[0] */
     size_t b = ranges6_bucket_of(r, x);
-    size_t lo = r->bucket[b], len = r->bucket[b + 1] - lo + 1;
-    const interval6_t *base = &r->iv[lo - 1];
+    size_t first = r->bucket[b] - 1;    /* >= 0: buckets index from iv[1] */
+    size_t len = r->bucket[b + 1] - first;
+    const interval6_t *base = &r->iv[first];
     while (len > 1) {
         size_t half = len / 2;
         base = ((u128)base[half].hi << 64 | base[half].lo) <= x ? base + half : base;

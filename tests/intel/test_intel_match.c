@@ -448,6 +448,17 @@ static void test_random_sets_match_brute_force(void **state)
 
             intel_match_t got[FEEDS * 130];
             size_t n = intel_lookup(intel, family, addr, now, got, FEEDS * 130);
+            /* The batch interface answers the same, whatever the batch's neighbours. */
+            intel_query_t batch[3] = { { 4, { 10, 0, 0, 1 } }, { family, { 0 } }, { 6, { 0x20, 1, 0xd, 0xb8 } } };
+            memcpy(batch[1].addr, addr, 16);
+            intel_match_t batch_out[3 * 8];
+            size_t counts[3];
+            intel_lookup_batch(intel, batch, 3, now, batch_out, 8, counts);
+            assert_int_equal(counts[1], n);
+            for (size_t i = 0; i < n && i < 8; i++) {
+                assert_memory_equal(&batch_out[8 + i].net, &got[i].net, sizeof got[i].net);
+                assert_string_equal(batch_out[8 + i].feed, got[i].feed);
+            }
             if (n != nexp)
                 fail_msg("round %d query %d: %zu matches, expected %zu", round, q, n, nexp);
             for (size_t i = 0; i < n; i++) {
