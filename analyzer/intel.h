@@ -134,4 +134,213 @@ void intel_lookup_batch(intel_t *intel, const intel_query_t *queries, size_t n, 
 
 void intel_get_stats(intel_t *intel, intel_stats_t *stats);
 
+/* ==== feeds and sources ====
+ *
+ * A feed is named by a SPEC, `[plain:|csv:COLUMN:|stix:|misp:]PATH_OR_URL`.
+ * Its source (a file or an HTTP(S) URL, intel_source.c) yields bytes; its
+ * parser (intel_feed.c and one file per format) turns them into an
+ * intel_set_t or refuses the whole feed with feed, line and reason; the feed
+ * manager (intel_feeds.c) reloads feeds on a schedule or on request and hands
+ * each good set to intel_replace_feed. A feed that fails to load never
+ * replaces what the engine holds for it.
+ */
+
+typedef enum {
+    INTEL_FORMAT_AUTO = 0,     /* decided from the bytes by intel_feed_parse */
+    INTEL_FORMAT_PLAIN,
+    INTEL_FORMAT_CSV,
+    INTEL_FORMAT_STIX,
+    INTEL_FORMAT_MISP
+} intel_format_t;
+
+#define INTEL_LOCATION_MAX 2047    /* path or URL, bytes without NUL */
+
+typedef struct {
+    intel_format_t format;
+    unsigned csv_column;                        /* 1-based; 0: by name, or automatic */
+    char csv_column_name[INTEL_NAME_MAX + 1];   /* header name; "" with column 0: automatic */
+    char feed[INTEL_NAME_MAX + 1];              /* the file name without directory and extension */
+    char location[INTEL_LOCATION_MAX + 1];      /* path, or http:// or https:// URL */
+    /* Plain and CSV feeds carry no metadata of their own: these stand in.
+     * intel_spec_parse sets "" (meaning "blocklist") and -1 (meaning 100);
+     * a caller with more configuration than a SPEC may set them after. */
+    char category[INTEL_NAME_MAX + 1];
+    int confidence;
+} intel_spec_t;
+
+/*
+ * Parses a SPEC: "data/c2.txt", "plain:/srv/list", "csv:2:f.csv",
+ * "csv:dst_ip:https://host/f.csv", "csv::f.csv" (automatic column),
+ * "stix:bundle.json", "misp:https://misp/events/1.json". "https://..." and
+ * "http://..." are locations, never format prefixes. Returns false with a
+ * reason in err (n bytes) on an empty location, a bad column, an unsupported
+ * URL scheme, an over-long location or one without a usable feed name.
+ */
+bool intel_spec_parse(const char *text, intel_spec_t *out, char *err, size_t n);
+bool intel_spec_is_url(const intel_spec_t *spec);
+const char *intel_format_name(intel_format_t format);   /* "auto", "plain", ... */
+
+/* Why a feed was refused. line is 1-based, 0 when the reason has no line
+ * (an HTTP status, a missing column, a JSON object jansson cannot place). */
+typedef struct {
+    char feed[64];
+    size_t line;
+    char reason[160];
+} intel_feed_error_t;
+
+/* "feed NAME: line N: reason", or "feed NAME: reason" without a line. */
+void intel_feed_error_format(const intel_feed_error_t *err, char *out, size_t n);
+
+typedef struct {
+    intel_format_t format;     /* the format parsed (auto-detection's answer) */
+    size_t bytes;              /* input bytes */
+    size_t lines;              /* input lines, whatever the format */
+    size_t records;            /* plain/CSV lines holding an address, STIX objects, MISP attributes */
+    size_t indicators;         /* networks added to the set */
+    size_t skipped;            /* records not taken: STIX objects that are not simple IP
+                                * indicators (other types, AND, other paths, revoked...),
+                                * MISP attributes of other types or deleted */
+    size_t expired;            /* indicators whose valid_until is already before `now` */
+    size_t ipv4_exact, ipv4_prefix, ipv6_exact, ipv6_prefix;
+} intel_parse_stats_t;
+
+/*
+ * Parses `len` bytes of a feed in spec->format, detecting it when AUTO: a
+ * JSON object with "type":"bundle" is STIX, JSON with "Event" or "response"
+ * is MISP, lines with commas are CSV, anything else plain. The set is named
+ * spec->feed. Returns NULL with *err filled when the feed is refused (never a
+ * partial set); stats (may be NULL) are filled in both cases. `now` only
+ * feeds stats->expired: an expired indicator is kept, the matcher ignores it.
+ */
+intel_set_t *intel_feed_parse(const intel_spec_t *spec, const char *data, size_t len,
+                              int64_t now, intel_feed_error_t *err, intel_parse_stats_t *stats);
+
+/* ---- sources ---- */
+
+#define INTEL_DEFAULT_MAX_BYTES (1024ull * 1024ull * 1024ull)
+#define INTEL_DEFAULT_TIMEOUT_S 300
+#define INTEL_CONNECT_TIMEOUT_S 10
+#define INTEL_VALIDATOR_MAX 255
+
+/* What identifies the content of the last good load, so that the next one
+ * can be skipped when nothing changed: ETag and Last-Modified for URLs,
+ * device, inode, size and modification time for files. */
+typedef struct {
+    char etag[INTEL_VALIDATOR_MAX + 1];
+    char last_modified[INTEL_VALIDATOR_MAX + 1];
+    bool have_file;
+    uint64_t file_dev, file_ino, file_size;
+    int64_t file_mtime_ns;
+} intel_validators_t;
+
+typedef struct {
+    uint64_t max_bytes;                 /* 0: INTEL_DEFAULT_MAX_BYTES */
+    long timeout_seconds;               /* a whole download; 0: INTEL_DEFAULT_TIMEOUT_S */
+    long connect_timeout_seconds;       /* 0: INTEL_CONNECT_TIMEOUT_S */
+    /* Called while bytes arrive (total 0 when unknown); may be NULL. */
+    void (*progress)(void *arg, const char *feed, uint64_t done, uint64_t total);
+    void *progress_arg;
+} intel_fetch_options_t;
+
+typedef enum {
+    INTEL_FETCH_OK,                     /* new content in the result */
+    INTEL_FETCH_NOT_MODIFIED,           /* 304, or the same file as last time */
+    INTEL_FETCH_FAILED                  /* *err says why */
+} intel_fetch_status_t;
+
+typedef struct {
+    char *data;                         /* malloc'd, NUL after len; free with intel_fetched_free */
+    size_t len;
+    char content_type[128];             /* "" for files or when the server sent none */
+    long http_status;                   /* 0 for files */
+    intel_validators_t validators;      /* pass as `previous` once this content was accepted */
+} intel_fetched_t;
+
+/*
+ * Reads a feed's source. previous (may be NULL) makes the request
+ * conditional (If-None-Match, If-Modified-Since; for files, the same
+ * identity and mtime). Fails, naming the reason, on: a missing or
+ * unreadable file, a non-2xx status, an empty body, a body shorter than its
+ * Content-Length, a body over max_bytes, a text/html content type, or a
+ * content type wrong for spec->format (intel_content_type_ok). options may be
+ * NULL. Blocking; safe from any thread.
+ */
+intel_fetch_status_t intel_source_fetch(const intel_spec_t *spec,
+                                        const intel_fetch_options_t *options,
+                                        const intel_validators_t *previous, intel_fetched_t *out,
+                                        intel_feed_error_t *err);
+void intel_fetched_free(intel_fetched_t *fetched);
+
+/* Whether a server's content type suits a format: never text/html; JSON
+ * formats need a JSON (application/json, application/...+json) or text
+ * type; plain and CSV a text, CSV or application/octet-stream type. No
+ * content type at all is accepted. AUTO accepts what any format would. */
+bool intel_content_type_ok(intel_format_t format, const char *content_type, const char **why);
+
+/* ---- the feed manager ---- */
+
+typedef struct intel_feeds intel_feeds_t;
+
+typedef struct {
+    char feed[INTEL_NAME_MAX + 1];
+    char location[INTEL_LOCATION_MAX + 1];
+    intel_format_t format;              /* as configured */
+    unsigned refresh_seconds;           /* 0: only forced refreshes and reload requests */
+    int64_t last_attempt;               /* unix seconds, 0: never */
+    int64_t last_success;               /* last load or not-modified answer */
+    int64_t last_change;                /* last time the engine got a new set */
+    bool failing;                       /* the last attempt failed */
+    char last_error[256];               /* the latest failure, kept after a success */
+    uint64_t loads, not_modified, failures;
+    size_t indicators;                  /* in the set the engine holds */
+    intel_parse_stats_t parse;          /* of that set */
+    double fetch_seconds, parse_seconds, apply_seconds;   /* of that set's load */
+    intel_validators_t validators;      /* of that set's source */
+} intel_feed_status_t;
+
+/* A manager feeding `engine` (not owned; it must outlive the manager). */
+intel_feeds_t *intel_feeds_new(intel_t *engine);
+/* Stops the background thread if it runs; the engine keeps its content. */
+void intel_feeds_free(intel_feeds_t *feeds);
+
+/* Fetch options for every later load (defaults otherwise). */
+void intel_feeds_set_options(intel_feeds_t *feeds, const intel_fetch_options_t *options);
+
+/* Receives every failure as "feed NAME: line N: reason" (and nothing else),
+ * from whichever thread refreshes. It must not call intel_feeds_refresh. */
+void intel_feeds_set_log(intel_feeds_t *feeds, void (*log)(void *arg, const char *message),
+                         void *arg);
+
+/*
+ * Adds a feed, loaded by the next refresh. refresh_seconds 0 reloads it only
+ * when forced or requested. Refuses a feed name already managed (two feeds
+ * of one name would replace each other in the engine).
+ */
+bool intel_feeds_add(intel_feeds_t *feeds, const intel_spec_t *spec, unsigned refresh_seconds,
+                     intel_feed_error_t *err);
+
+/*
+ * Loads every feed that is due at `now` (all of them when force): never
+ * loaded, or refresh_seconds past its last attempt (at most 300 s after a
+ * failure). Each good load replaces that feed in the engine; a failed one
+ * changes nothing there. Returns how many feeds failed. One refresh runs at
+ * a time; a second caller waits.
+ */
+size_t intel_feeds_refresh(intel_feeds_t *feeds, bool force, int64_t now);
+
+/* Copies the status of at most max feeds, in the order added; returns how
+ * many feeds there are. */
+size_t intel_feeds_status(intel_feeds_t *feeds, intel_feed_status_t *out, size_t max);
+
+/* A thread that refreshes feeds when they are due, and every feed when a
+ * reload is requested. False if it could not start or already runs. */
+bool intel_feeds_start(intel_feeds_t *feeds);
+
+/* Asks the thread for a reload of every feed. Async-signal-safe (a flag and
+ * a write to a pipe), so a SIGHUP handler may call it directly. */
+void intel_feeds_request_reload(intel_feeds_t *feeds);
+
+/* Stops the thread after the load it is in, if any, and joins it. */
+void intel_feeds_stop(intel_feeds_t *feeds);
+
 #endif
