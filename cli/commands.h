@@ -6,5 +6,6 @@
 #define VIGIL_CLI_COMMANDS_H
 
 int cmd_decode(int argc, char **argv);
+int cmd_intel(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@ struct command {
 
 static const struct command commands[] = {
     {"decode", cmd_decode, "print device reports as JSON lines"},
+    {"intel", cmd_intel, "check addresses against threat-intelligence feeds"},
 };
 
 static void usage(FILE *out)
