@@ -209,7 +209,7 @@ typedef struct {
  * JSON object with "type":"bundle" is STIX, JSON with "Event" or "response"
  * is MISP, lines with commas are CSV, anything else plain. The set is named
  * spec->feed. Returns NULL with *err filled when the feed is refused (never a
- * partial set); stats (may be NULL) are filled in both cases. `now` only
+ * partial set); stats are filled in both cases (err and stats may be NULL). `now` only
  * feeds stats->expired: an expired indicator is kept, the matcher ignores it.
  */
 intel_set_t *intel_feed_parse(const intel_spec_t *spec, const char *data, size_t len,
@@ -328,8 +328,8 @@ bool intel_feeds_add(intel_feeds_t *feeds, const intel_spec_t *spec, unsigned re
  */
 size_t intel_feeds_refresh(intel_feeds_t *feeds, bool force, int64_t now);
 
-/* Copies the status of at most max feeds, in the order added; returns how
- * many feeds there are. */
+/* Copies the status of at most max feeds, in the order added (out may be
+ * NULL with max 0); returns how many feeds there are. */
 size_t intel_feeds_status(intel_feeds_t *feeds, intel_feed_status_t *out, size_t max);
 
 /* A thread that refreshes feeds when they are due, and every feed when a

@@ -10,7 +10,6 @@
 #define _GNU_SOURCE /* memmem */
 #include "intel_feed_priv.h"
 #include "intel_lines.h"
-#include "intel_priv.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -498,9 +497,16 @@ static bool parse_into(intel_parse_t *p)
 intel_set_t *intel_feed_parse(const intel_spec_t *spec, const char *data, size_t len,
                               int64_t now, intel_feed_error_t *err, intel_parse_stats_t *stats)
 {
-    intel_parse_stats_t local;
+    intel_parse_stats_t local_stats;
+    intel_feed_error_t local_err;
     if (!stats)
-        stats = &local;
+        stats = &local_stats;
+    if (!err)
+        err = &local_err;
+    if (!data) {
+        data = "";
+        len = 0;
+    }
     memset(stats, 0, sizeof *stats);
     memset(err, 0, sizeof *err);
     stats->bytes = len;

@@ -51,10 +51,6 @@ static bool time_field(json_t *attr, const char *key, int64_t absent, int64_t *o
         *out = absent;
         return true;
     }
-    if (json_is_integer(v)) {
-        *out = json_integer_value(v);
-        return true;
-    }
     return json_is_string(v) && intel_feed__time(json_string_value(v), json_string_length(v), out);
 }
 
