@@ -207,6 +207,27 @@ static store_device_t make_device(const char *id, int64_t seen)
     return d;
 }
 
+/* Zeroes each text field after its NUL, so whole records compare with memcmp
+ * however the test wrote them (memory after a NUL is not stored). */
+static void zero_tail(char *field, size_t size)
+{
+    size_t n = strnlen(field, size);
+    memset(field + n, 0, size - n);
+}
+#define ZT(field) zero_tail((field), sizeof(field))
+
+static void norm_alert(alert_t *a)
+{
+    ZT(a->type); ZT(a->device); ZT(a->indicator_value); ZT(a->indicator_feed);
+    ZT(a->indicator_category); ZT(a->key); ZT(a->message); ZT(a->remediation);
+}
+
+static void norm_device(store_device_t *d)
+{
+    ZT(d->id); ZT(d->group); ZT(d->tags); ZT(d->agent_version); ZT(d->os_name);
+    ZT(d->os_version); ZT(d->firmware_version); ZT(d->device_model);
+}
+
 /* ---- open and migrations ---- */
 
 static void test_fresh_file_is_migrated_and_reopen_keeps_version_and_data(void **state)
@@ -577,6 +598,8 @@ static void test_every_alert_field_round_trips(void **state)
 
     alerts_t got;
     assert_int_equal(list(f->s, NULL, ALERT_KIND_ALERT, 0, 0, &got), 2);
+    norm_alert(&a);
+    norm_alert(&b);
     assert_memory_equal(&got.rows[0], &a, sizeof a);
     assert_memory_equal(&got.rows[1], &b, sizeof b);
 
@@ -734,6 +757,7 @@ static void test_device_upsert_replaces_every_field_and_lists_by_id(void **state
     store_device_t got;
     assert_true(store_get_device(f->s, "cam-9", &got));
     d.reports = (uint64_t)INT64_MAX;
+    norm_device(&d);
     assert_memory_equal(&got, &d, sizeof d);
 
     devices_t all;
@@ -781,12 +805,14 @@ static void test_quotes_and_binaryish_text_round_trip(void **state)
     assert_int_equal(store_put_device(f->s, &d), STORE_OK);
     store_device_t got;
     assert_true(store_get_device(f->s, quoted, &got));
+    norm_device(&d);
     assert_memory_equal(&got, &d, sizeof d);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM devices"), 1);
 
     d = make_device(weird, 2);
     assert_int_equal(store_put_device(f->s, &d), STORE_OK);
     assert_true(store_get_device(f->s, weird, &got));
+    norm_device(&d);
     assert_memory_equal(&got, &d, sizeof d);
 
     assert_int_equal(put_report(f->s, weird, 1, 0), STORE_OK);
@@ -803,6 +829,7 @@ static void test_quotes_and_binaryish_text_round_trip(void **state)
     alerts_t rows;
     assert_int_equal(list(f->s, weird, ALERT_KIND_ALERT, 0, 0, &rows), 1);
     a.count = 2;
+    norm_alert(&a);
     assert_memory_equal(&rows.rows[0], &a, sizeof a);
 }
 
