@@ -84,7 +84,7 @@
     "CHECK ((indicator_value IS NULL) = (indicator_feed IS NULL)"                             \
     "   AND (indicator_value IS NULL) = (indicator_category IS NULL))"
 
-static const char *const migrations[STORE_SCHEMA_VERSION] = {
+static const char *const migrations[] = {
     /* 0 -> 1 */
     "CREATE TABLE devices ("
     "  id TEXT PRIMARY KEY NOT NULL CHECK (length(CAST(id AS BLOB)) BETWEEN 1 AND 128),"
@@ -115,6 +115,11 @@ static const char *const migrations[STORE_SCHEMA_VERSION] = {
     "CREATE INDEX recommendations_time ON recommendations (time);"
     "CREATE INDEX recommendations_device_time ON recommendations (device, time);",
 };
+
+/* One step per version: a missing step would be a NULL that sqlite3_exec
+ * runs as nothing, leaving a database labelled with tables it lacks. */
+typedef char migrations_cover_every_version[
+    sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION ? 1 : -1];
 
 /* ---- statements ---- */
 
