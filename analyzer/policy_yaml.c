@@ -117,7 +117,7 @@ static void parser_error(const yaml_parser_t *parser, const char *text, size_t l
     err->line = parser->problem_mark.line + 1;
     err->column = parser->problem_mark.column + 1;
     if (parser->context)
-        snprintf(err->reason, sizeof err->reason, "YAML: %s %s (line %zu)", problem,
+        snprintf(err->reason, sizeof err->reason, "YAML: %s %s that started on line %zu", problem,
                  parser->context, (size_t)parser->context_mark.line + 1);
     else
         snprintf(err->reason, sizeof err->reason, "YAML: %s", problem);
