@@ -138,7 +138,8 @@ static void eval(policy_eval_t *e, const policy_t *p, rep_t *t, seen_t *s)
 static const char remote_policy[] =
     SENSORS "      remote_cidrs_allowed:\n"
             "        severity: high\n"
-            "        cidrs: [198.51.100.0/24, \"2001:db8:1::/48\", 192.0.2.7, 10.0.0.0/8, 10.1.0.0/16]\n";
+            "        cidrs: [198.51.100.0/24, \"2001:db8:1::/48\", 192.0.2.7, 10.0.0.0/8, 10.1.0.0/16,\n"
+            "                192.0.2.128/25, \"2001:db8:abc::/45\"]\n";
 
 static void test_remotes_outside_the_allowed_networks_are_alerts(void **state)
 {
@@ -158,6 +159,9 @@ static void test_remotes_outside_the_allowed_networks_are_alerts(void **state)
         { "10.1.2.3", true, NULL },
         { "10.255.255.255", true, NULL },
         { "11.0.0.0", false, "tcp:11.0.0.0" },
+        { "192.0.2.127", false, "tcp:192.0.2.127" },
+        { "192.0.2.128", true, NULL },
+        { "192.0.2.255", true, NULL },
         { "0.0.0.0", false, "tcp:0.0.0.0" },
         { "255.255.255.255", false, "tcp:255.255.255.255" },
         { "2001:db8:1::", true, NULL },
@@ -165,6 +169,10 @@ static void test_remotes_outside_the_allowed_networks_are_alerts(void **state)
         { "2001:db8:2::", false, "tcp:2001:db8:2::" },
         { "2001:db8:0:ffff:ffff:ffff:ffff:ffff", false, "tcp:2001:db8:0:ffff:ffff:ffff:ffff:ffff" },
         { "::", false, "tcp:::" },
+        { "2001:db8:ab8::", true, NULL },                       /* 2001:db8:abc::/45 */
+        { "2001:db8:abf:ffff:ffff:ffff:ffff:ffff", true, NULL },
+        { "2001:db8:ac0::", false, "tcp:2001:db8:ac0::" },
+        { "2001:db8:ab7:ffff:ffff:ffff:ffff:ffff", false, "tcp:2001:db8:ab7:ffff:ffff:ffff:ffff:ffff" },
         /* IPv4-mapped remotes are judged, and reported, as IPv4. */
         { "::ffff:198.51.100.9", true, NULL },
         { "::ffff:203.0.113.66", false, "tcp:203.0.113.66" },
@@ -653,13 +661,22 @@ static void test_a_first_window_joined_late_is_not_judged_on_its_min(void **stat
                                     "        - { metric: bytes_out, window: 60, min: 100, max: 200 }\n");
     policy_eval_t *e = policy_eval_new();
     seen_t s = { .n = 0 };
-    eval_bytes_out(e, p, 30, 1000, &s);     /* starts at 30: we missed [0, 30) */
-    eval_bytes_out(e, p, 90, 1, &s);        /* closes [0, 60): its max still counts */
-    assert_int_equal(s.n, 1);
-    assert_string_equal(s.a[0].key, "60s:max");
+    eval_bytes_out(e, p, 30, 5, &s);        /* starts at 30: we missed [0, 30) */
+    eval_bytes_out(e, p, 90, 1, &s);        /* closes [0, 60): 5 < 100 proves nothing */
+    assert_int_equal(s.n, 0);
     eval_bytes_out(e, p, 120, 0, &s);       /* closes [60, 120): a later window is judged in full */
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.a[0].key, "60s:min");
+    assert_int_equal(s.a[0].time, 120);
+    /* The max of a window joined late still counts. */
+    rep_t *t = bytes_out_report(30, 60, 1000);
+    policy_eval_report(e, p, "dev2", "sensors", &t->r, collect, &s);
+    rep_free(t);
+    t = bytes_out_report(60, 90, 0);
+    policy_eval_report(e, p, "dev2", "sensors", &t->r, collect, &s);
+    rep_free(t);
     assert_int_equal(s.n, 2);
-    assert_string_equal(s.a[1].key, "60s:min");
+    assert_string_equal(s.a[1].key, "60s:max");
     policy_eval_free(e);
     policy_free(p);
 }
@@ -690,6 +707,8 @@ static void test_distinct_counts_are_exact_then_estimated(void **state)
     } cases[] = {
         { 256, 256, false, false },
         { 256, 255, true, false },
+        { 1000, 900, true, true },       /* the sketch's small-range correction */
+        { 1000, 1100, false, true },
         { 5000, 4000, true, true },
         { 5000, 6000, false, true },
     };
