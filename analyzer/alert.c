@@ -91,7 +91,7 @@ static json_t *text_json(const char *s, size_t max)
     size_t n = strnlen(s, max);
     const unsigned char *p = (const unsigned char *)s;
     /* Worst case every byte becomes the three bytes of U+FFFD. */
-    char stack[3 * 256 + 1];
+    char stack[3 * 256 + 1] = { 0 };   /* zeroed: gcc -O2 cannot see o == 0 when unused */
     char *buf = n * 3 < sizeof stack ? stack : malloc(n * 3 + 1);
     if (!buf)
         return NULL;
@@ -108,6 +108,7 @@ static json_t *text_json(const char *s, size_t max)
             i += len;
         }
     }
+    buf[o] = '\0';
     json_t *j = json_stringn(buf, o);
     if (buf != stack)
         free(buf);

@@ -151,6 +151,19 @@ typedef struct {
  * time, remediation). False on error; fn's rules are store_list_devices'. */
 bool store_list_alerts(store_t *s, const store_query_t *q, void (*fn)(void *u, const alert_t *a), void *u);
 
+/*
+ * Whether the report stored for (device, boot_id, seq) has exactly these
+ * bytes: a redelivery (true) or a replay with other content (false). False
+ * also when there is no such report (store_last_error "") or on error.
+ */
+bool store_report_matches(store_t *s, const char *device, uint32_t boot_id, uint32_t seq, const uint8_t *raw,
+                          size_t raw_len);
+
+/* One finding by its kind and the row id store_put_alert gave; false when
+ * there is no such row (store_last_error "", e.g. a withdrawn
+ * recommendation) or on error. */
+bool store_get_alert(store_t *s, alert_kind_t kind, int64_t row_id, alert_t *out);
+
 /* What this store_t has done since open, for /metrics. */
 typedef struct {
     uint64_t reports_stored, reports_duplicate;

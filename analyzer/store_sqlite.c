@@ -143,6 +143,7 @@ enum {
     ST_ALERT_FIND, ST_ALERT_MERGE, ST_ALERT_INSERT,
     ST_REC_FIND, ST_REC_UPDATE, ST_REC_INSERT, ST_REC_DELETE,
     ST_ALERTS_ALL, ST_ALERTS_DEVICE, ST_RECS_ALL, ST_RECS_DEVICE,
+    ST_REPORT_RAW, ST_ALERT_GET, ST_REC_GET,
     ST_COUNT
 };
 
@@ -202,6 +203,9 @@ static const char *const statement_sql[ST_COUNT] = {
                     " ORDER BY time, id LIMIT ?2",
     [ST_RECS_DEVICE] = "SELECT id, " FINDING_COLUMNS " FROM recommendations WHERE device = ?3"
                        " AND time >= ?1 ORDER BY time, id LIMIT ?2",
+    [ST_REPORT_RAW] = "SELECT raw FROM reports WHERE device = ?1 AND boot_id = ?2 AND seq = ?3",
+    [ST_ALERT_GET] = "SELECT id, " FINDING_COLUMNS " FROM alerts WHERE id = ?1",
+    [ST_REC_GET] = "SELECT id, " FINDING_COLUMNS " FROM recommendations WHERE id = ?1",
 };
 
 struct store {
@@ -1255,4 +1259,57 @@ bool store_list_alerts(store_t *s, const store_query_t *q, void (*fn)(void *u, c
     }
     alert_list_t l = { q->kind, fn, u };
     return list_rows(s, id, "list alerts", alert_row, &l);
+}
+
+/* ---- single rows ---- */
+
+bool store_report_matches(store_t *s, const char *device, uint32_t boot_id, uint32_t seq, const uint8_t *raw,
+                          size_t raw_len)
+{
+    if (!check_device_id(s, device, "compare report"))
+        return false;
+    bind_t b = bind_start(s, ST_REPORT_RAW);
+    bind_text(&b, 1, device, STORE_MAX_DEVICE_ID);
+    bind_i64(&b, 2, boot_id);
+    bind_i64(&b, 3, seq);
+    if (!bind_check(s, &b, "compare report")) {
+        done(s, ST_REPORT_RAW);
+        return false;
+    }
+    s->err[0] = '\0';
+    bool same = false;
+    int rc = sqlite3_step(s->st[ST_REPORT_RAW]);
+    if (rc == SQLITE_ROW) {
+        const void *stored = sqlite3_column_blob(s->st[ST_REPORT_RAW], 0);
+        size_t len = (size_t)sqlite3_column_bytes(s->st[ST_REPORT_RAW], 0);
+        same = len == raw_len && (len == 0 || (stored && raw && memcmp(stored, raw, len) == 0));
+    } else if (rc != SQLITE_DONE) {
+        fail_db(s, "compare report", rc);
+    }
+    done(s, ST_REPORT_RAW);
+    return same;
+}
+
+bool store_get_alert(store_t *s, alert_kind_t kind, int64_t row_id, alert_t *out)
+{
+    int id = kind == ALERT_KIND_RECOMMENDATION ? ST_REC_GET : ST_ALERT_GET;
+    if (s->listing) {
+        fail(s, "get alert: called from inside a listing's callback");
+        return false;
+    }
+    bind_t b = bind_start(s, id);
+    bind_i64(&b, 1, row_id);
+    if (!bind_check(s, &b, "get alert")) {
+        done(s, id);
+        return false;
+    }
+    s->err[0] = '\0';
+    bool found = false;
+    int rc = sqlite3_step(s->st[id]);
+    if (rc == SQLITE_ROW)
+        found = row_to_alert(s, s->st[id], kind, out);
+    else if (rc != SQLITE_DONE)
+        fail_db(s, "get alert", rc);
+    done(s, id);
+    return found;
 }

@@ -7,5 +7,10 @@
 
 int cmd_decode(int argc, char **argv);
 int cmd_intel(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
+int cmd_analyze(int argc, char **argv);
+int cmd_devices(int argc, char **argv);
+int cmd_alerts(int argc, char **argv);
+int cmd_recommendations(int argc, char **argv);
 
 #endif

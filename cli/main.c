@@ -13,6 +13,11 @@ struct command {
 };
 
 static const struct command commands[] = {
+    {"scan", cmd_scan, "run the device module and the analyzer over a capture"},
+    {"analyze", cmd_analyze, "run the analyzer over report files from vigil-agent"},
+    {"devices", cmd_devices, "list the devices in the store, or tag one"},
+    {"alerts", cmd_alerts, "list the alerts in the store"},
+    {"recommendations", cmd_recommendations, "list the current recommendations in the store"},
     {"decode", cmd_decode, "print device reports as JSON lines"},
     {"intel", cmd_intel, "check addresses against threat-intelligence feeds"},
 };
@@ -21,7 +26,7 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: vigil COMMAND [ARGS...]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-16s %s\n", commands[i].name, commands[i].summary);
 }
 
 int main(int argc, char **argv)
