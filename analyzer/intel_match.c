@@ -203,12 +203,12 @@ static size_t bucket_count(size_t n)
     return n * 10 / (BUCKET_SLOTS * 7) + 1;
 }
 
-static uint32_t load_be32(const uint8_t *p)
+static inline uint32_t load_be32(const uint8_t *p)
 {
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static uint64_t load_be64(const uint8_t *p)
+static inline uint64_t load_be64(const uint8_t *p)
 {
     return (uint64_t)load_be32(p) << 32 | load_be32(p + 4);
 }
@@ -983,7 +983,11 @@ static inline bool normalize(uint8_t *family, const uint8_t **addr)
  * table's slot, the bucket of the intervals) without waiting for them, so
  * that their cache misses overlap instead of following one another.
  */
-static inline void prefetch_first(const snapshot_t *s, uint8_t family, const uint8_t *addr)
+/* always_inline: a function doing nothing but prefetch looks side-effect
+ * free to gcc's interprocedural analysis, which then deletes its calls. */
+#define PREFETCHER static inline __attribute__((always_inline)) void
+
+PREFETCHER prefetch_first(const snapshot_t *s, uint8_t family, const uint8_t *addr)
 {
     if (family == 4) {
         uint32_t a = load_be32(addr);
@@ -1007,7 +1011,7 @@ static inline void prefetch_first(const snapshot_t *s, uint8_t family, const uin
 }
 
 /* The second access: the intervals the bucket (now cached) points at. */
-static inline void prefetch_second(const snapshot_t *s, uint8_t family, const uint8_t *addr)
+PREFETCHER prefetch_second(const snapshot_t *s, uint8_t family, const uint8_t *addr)
 {
     for (size_t i = 0; i < s->count; i++) {
         const feed_index_t *f = s->feeds[i];
@@ -1023,6 +1027,33 @@ static inline void prefetch_second(const snapshot_t *s, uint8_t family, const ui
             size_t lo = f->ranges6.bucket[b];
             __builtin_prefetch(&f->ranges6.iv[lo ? lo - 1 : 0]);
             __builtin_prefetch(&f->ranges6.iv[f->ranges6.bucket[b + 1] - 1]);
+        }
+    }
+}
+
+/* The third: what the intervals (now cached) point at - the innermost
+ * prefix's record - and an IPv6 key whose fingerprint agrees. */
+PREFETCHER prefetch_third(const snapshot_t *s, uint8_t family, const uint8_t *addr)
+{
+    for (size_t i = 0; i < s->count; i++) {
+        const feed_index_t *f = s->feeds[i];
+        if (family == 4) {
+            uint32_t inner1 = ranges4_inner(&f->ranges4, load_be32(addr));
+            if (inner1)
+                __builtin_prefetch(&f->ranges4.prefixes[inner1 - 1]);
+            continue;
+        }
+        uint64_t hi = load_be64(addr), lo = load_be64(addr + 8);
+        uint32_t inner1 = ranges6_inner(&f->ranges6, (u128)hi << 64 | lo);
+        if (inner1)
+            __builtin_prefetch(&f->ranges6.prefixes[inner1 - 1]);
+        if (f->exact6.count) {
+            uint64_t h = hash6(hi, lo);
+            uint32_t fp = fingerprint(h);
+            const bucket6_t *bucket = &f->exact6.buckets[reduce(h, f->exact6.nbuckets)];
+            for (int j = 0; j < BUCKET_SLOTS; j++)
+                if (bucket->fp[j] == fp)
+                    __builtin_prefetch(&f->exact6.keys[bucket->key1[j] - 1]);
         }
     }
 }
@@ -1076,26 +1107,38 @@ size_t intel_lookup(intel_t *intel, uint8_t family, const uint8_t *addr, int64_t
 void intel_lookup_batch(intel_t *intel, const intel_query_t *queries, size_t n, int64_t now,
                         intel_match_t *out, size_t max_per_query, size_t *counts)
 {
+    /* Four stages over a sliding window: query i starts its first accesses
+     * while i - AHEAD starts its second, i - 2 AHEAD its third, and
+     * i - 3 AHEAD, whose lines have all arrived, is answered. */
     rcu_read_lock();
     const snapshot_t *s = rcu_dereference(intel->current);
-    for (size_t i = 0; i < n + 2 * BATCH_AHEAD; i++) {
+    for (size_t i = 0; i < n + 3 * BATCH_AHEAD; i++) {
+        uint8_t family;
+        const uint8_t *addr;
         if (i < n) {
-            uint8_t family = queries[i].family;
-            const uint8_t *addr = queries[i].addr;
+            family = queries[i].family;
+            addr = queries[i].addr;
             if (normalize(&family, &addr))
                 prefetch_first(s, family, addr);
         }
         if (i >= BATCH_AHEAD && i - BATCH_AHEAD < n) {
             size_t k = i - BATCH_AHEAD;
-            uint8_t family = queries[k].family;
-            const uint8_t *addr = queries[k].addr;
+            family = queries[k].family;
+            addr = queries[k].addr;
             if (normalize(&family, &addr))
                 prefetch_second(s, family, addr);
         }
-        if (i >= 2 * BATCH_AHEAD) {
+        if (i >= 2 * BATCH_AHEAD && i - 2 * BATCH_AHEAD < n) {
             size_t k = i - 2 * BATCH_AHEAD;
-            uint8_t family = queries[k].family;
-            const uint8_t *addr = queries[k].addr;
+            family = queries[k].family;
+            addr = queries[k].addr;
+            if (normalize(&family, &addr))
+                prefetch_third(s, family, addr);
+        }
+        if (i >= 3 * BATCH_AHEAD) {
+            size_t k = i - 3 * BATCH_AHEAD;
+            family = queries[k].family;
+            addr = queries[k].addr;
             counts[k] = normalize(&family, &addr)
                             ? lookup_in(s, family, addr, now, out ? out + k * max_per_query : NULL,
                                         out ? max_per_query : 0)
