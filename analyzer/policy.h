@@ -130,12 +130,10 @@ void policy_eval_free(policy_eval_t *e);
 
 /*
  * Judges one report of `device`, a member of `group` (policy_group_for), and
- * passes every alert to `sink`. The caller has already repaired initiators
- * (continuity.h) and dropped duplicate reports. Alerts raised:
- * Counting: a distinct metric (connections, remotes, failed and inbound
- * attempts) is exact up to 256 items per window, then a HyperLogLog estimate
- * (about 3% error) so a device's state stays within a few KiB; its alert
- * then says "about".
+ * passes every alert to `sink` (kind ALERT_KIND_ALERT, count 1, severity of
+ * the rule). The caller has already repaired initiators (continuity.h) and
+ * dropped duplicate reports; deduplication over time is the alert store's.
+ * Alerts raised:
  *  - remote_not_allowed: a flow whose remote address is outside the group's
  *    remote_cidrs_allowed (IPv4-mapped remotes are checked, and reported, as
  *    IPv4); key "<proto>:<remote address>"; time: the flow's last_seen.
@@ -144,11 +142,15 @@ void policy_eval_free(policy_eval_t *e);
  *  - range_<metric>: when a window closes because a report of a later window
  *    arrives, its value below min or above max (a value equal to a bound is
  *    allowed); key "<window>s:min" or "<window>s:max"; time: window end.
- *    Windows in which the device sent nothing are not judged (no data:
- *    silence is the hygiene check's business), and neither is the min bound
- *    of a device's first window for a rule when its first report started
- *    after the window did (the analyzer was not there for the start). A report of a window earlier
- *    than the open one is counted in late_reports and not in any window.
+ * What is not judged: windows in which the device sent nothing (no data:
+ * silence is the hygiene check's business); the min of a device's first
+ * window for a range when its first report started after the window did
+ * (the analyzer was not there for the start); a report of a window earlier
+ * than the open one (counted in late_reports, added to no window).
+ * Distinct metrics (connections, remotes, failed and inbound attempts) are
+ * exact up to 256 items per window, then a HyperLogLog estimate (about 3%
+ * error) so a device's state stays within a few KiB; the alert then says
+ * "about".
  */
 void policy_eval_report(policy_eval_t *e, const policy_t *p, const char *device, const char *group,
                         const report_t *r, alert_sink_fn sink, void *user);

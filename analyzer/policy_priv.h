@@ -2,7 +2,8 @@
  * policy_priv.h - what the policy's files share and nobody else may use: the
  * loaded form of a policy (policy.c builds it, policy_eval.c reads it) and
  * the YAML node tree (policy_yaml.c builds it from libyaml events, policy.c
- * walks it). Never include this outside analyzer/policy*.c.
+ * walks it). Never include this outside analyzer/policy*.c and the policy's
+ * own tests.
  */
 #ifndef VIGIL_ANALYZER_POLICY_PRIV_H
 #define VIGIL_ANALYZER_POLICY_PRIV_H
