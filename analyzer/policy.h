@@ -137,6 +137,9 @@ void policy_eval_free(policy_eval_t *e);
  *  - remote_not_allowed: a flow whose remote address is outside the group's
  *    remote_cidrs_allowed (IPv4-mapped remotes are checked, and reported, as
  *    IPv4); key "<proto>:<remote address>"; time: the flow's last_seen.
+ *    Not judged: multicast, 255.255.255.255 and link-local remotes, and
+ *    ICMPv6 neighbour discovery and MLD (types 130-137, 143) - the link's
+ *    own plumbing, not conversations with remote hosts.
  *  - listener_not_allowed: a listener (when the report carries listeners)
  *    not in listening_ports_allowed; key "<proto>:<port>"; time: period_end.
  *  - range_<metric>: when a window closes because a report of a later window

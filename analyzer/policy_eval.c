@@ -416,12 +416,32 @@ static bool in_intervals(const policy_interval_t *v, size_t n, const uint8_t *ad
     return lo > 0 && memcmp(addr, v[lo - 1u].hi, bytes) <= 0;
 }
 
+/*
+ * Traffic that is not a conversation with a remote host: multicast, the
+ * limited broadcast, link-local addresses, and the ICMPv6 that every IPv6
+ * host exchanges with its link (MLD 130-132 and 143, router and neighbour
+ * discovery 133-137; the flow's local_port holds the ICMP type). An
+ * allowlist of remote networks is not about these.
+ */
+static bool link_infrastructure(const report_flow_t *f, uint8_t family, const uint8_t *addr)
+{
+    if (family == 4)
+        return (addr[0] & 0xf0) == 224 || (addr[0] == 169 && addr[1] == 254) ||
+               (addr[0] == 255 && addr[1] == 255 && addr[2] == 255 && addr[3] == 255);
+    if (addr[0] == 0xff || (addr[0] == 0xfe && (addr[1] & 0xc0) == 0x80))
+        return true;
+    return f->proto == REPORT_PROTO_ICMP &&
+           ((f->local_port >= 130 && f->local_port <= 137) || f->local_port == 143);
+}
+
 static void check_remotes(ctx_t *c, const policy_cidr_rule_t *rule, const report_t *r)
 {
     for (size_t i = 0; i < r->flow_count; i++) {
         const report_flow_t *f = &r->flows[i];
         uint8_t addr[16];
         uint8_t family = remote_of(f, addr);
+        if (link_infrastructure(f, family, addr))
+            continue;
         bool allowed = family == 4 ? in_intervals(rule->v4, rule->nv4, addr, 4)
                                    : in_intervals(rule->v6, rule->nv6, addr, 16);
         if (allowed)

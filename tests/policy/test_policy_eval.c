@@ -163,7 +163,16 @@ static void test_remotes_outside_the_allowed_networks_are_alerts(void **state)
         { "192.0.2.128", true, NULL },
         { "192.0.2.255", true, NULL },
         { "0.0.0.0", false, "tcp:0.0.0.0" },
-        { "255.255.255.255", false, "tcp:255.255.255.255" },
+        { "223.255.255.255", false, "tcp:223.255.255.255" },
+        /* The link's plumbing is not judged: multicast, broadcast, link-local. */
+        { "224.0.0.251", true, NULL },
+        { "239.255.255.250", true, NULL },
+        { "255.255.255.255", true, NULL },
+        { "169.254.10.1", true, NULL },
+        { "169.253.255.255", false, "tcp:169.253.255.255" },
+        { "ff02::fb", true, NULL },
+        { "fe80::1", true, NULL },
+        { "fec0::1", false, "tcp:fec0::1" },
         { "2001:db8:1::", true, NULL },
         { "2001:db8:1:ffff:ffff:ffff:ffff:ffff", true, NULL },
         { "2001:db8:2::", false, "tcp:2001:db8:2::" },
@@ -198,6 +207,24 @@ static void test_remotes_outside_the_allowed_networks_are_alerts(void **state)
         policy_eval_free(e);
     }
     assert_int_equal(failures, 0);
+    policy_free(p);
+}
+
+static void test_icmpv6_neighbour_discovery_is_not_judged_but_echo_is(void **state)
+{
+    (void)state;
+    policy_t *p = must_load(remote_policy);
+    policy_eval_t *e = policy_eval_new();
+    rep_t *t = rep_new(0, 60, 4);
+    flow(t, REPORT_PROTO_ICMP, "2001:db8:9::2", 0, 135, false, 0);   /* neighbour solicitation */
+    flow(t, REPORT_PROTO_ICMP, "2001:db8:9::3", 0, 143, false, 0);   /* MLDv2 report */
+    flow(t, REPORT_PROTO_ICMP, "2001:db8:9::4", 0, 128, false, 0);   /* echo request */
+    seen_t s = { .n = 0 };
+    eval(e, p, t, &s);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.a[0].key, "icmpv6:2001:db8:9::4");
+    rep_free(t);
+    policy_eval_free(e);
     policy_free(p);
 }
 
@@ -962,6 +989,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_remotes_outside_the_allowed_networks_are_alerts),
+        cmocka_unit_test(test_icmpv6_neighbour_discovery_is_not_judged_but_echo_is),
         cmocka_unit_test(test_a_remote_alert_says_who_where_and_which_way),
         cmocka_unit_test(test_an_empty_allowlist_allows_no_remote),
         cmocka_unit_test(test_listeners_outside_the_allowed_ports_are_alerts),
