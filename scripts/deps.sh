@@ -21,6 +21,8 @@ packages=(
   libcurl4-openssl-dev liburcu-dev libmaxminddb-dev libmaxmind-db-writer-perl
   # analyzer pipeline: policy files and the store
   libyaml-dev libsqlite3-dev sqlite3
+  # live system: MQTT broker and client library (vigild, vigil-agent --mqtt, live tests)
+  mosquitto mosquitto-clients libmosquitto-dev python3-paho-mqtt
 )
 
 missing=()
