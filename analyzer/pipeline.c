@@ -38,6 +38,7 @@ struct pipeline {
     char group[64];
     uint32_t window;
     bool failed;
+    bool in_batch;             /* a transaction spans several reports; each is a savepoint */
 
     intel_query_t *queries;
     size_t *counts;
@@ -307,11 +308,64 @@ static void check_intel(pipeline_t *p, const report_t *r)
     }
 }
 
+/* ---- units: a transaction per report, or a savepoint inside a batch ---- */
+
+static bool unit_begin(pipeline_t *p)
+{
+    return p->in_batch ? store_unit_begin(p->store) : store_begin(p->store);
+}
+
+static bool unit_commit(pipeline_t *p)
+{
+    return p->in_batch ? store_unit_commit(p->store) : store_commit(p->store);
+}
+
+static void unit_rollback(pipeline_t *p)
+{
+    if (p->in_batch)
+        store_unit_rollback(p->store);
+    else
+        store_rollback(p->store);
+}
+
+bool pipeline_batch_begin(pipeline_t *p)
+{
+    if (p->in_batch || !store_begin(p->store))
+        return false;
+    p->in_batch = true;
+    return true;
+}
+
+bool pipeline_batch_commit(pipeline_t *p)
+{
+    if (!p->in_batch)
+        return false;
+    p->in_batch = false;
+    if (store_commit(p->store))
+        return true;
+    store_rollback(p->store);
+    p->stats.errors++;
+    return false;
+}
+
+void pipeline_batch_rollback(pipeline_t *p)
+{
+    if (!p->in_batch)
+        return;
+    p->in_batch = false;
+    store_rollback(p->store);
+}
+
+bool pipeline_ack_point(pipeline_t *p, const char *device, uint32_t boot_id, uint32_t *seq)
+{
+    return store_ack_point(p->store, device, boot_id, seq);
+}
+
 /* ---- the report ---- */
 
 static pipeline_result_t fail(pipeline_t *p, char *why, size_t why_size)
 {
-    store_rollback(p->store);
+    unit_rollback(p);
     p->stats.errors++;
     say(why, why_size, "store: %s", store_last_error(p->store));
     return PIPELINE_ERROR;
@@ -327,10 +381,10 @@ pipeline_result_t pipeline_ingest(pipeline_t *p, const char *topic_device, const
         p->stats.rejected++;
         p->stats.rejected_by_reason[err.code]++;
         say(why, why_size, "%s (%s)", err.message, report_reject_name(err.code));
-        if (topic_device && store_begin(p->store)) {
-            if (registry_count_rejected(p->registry, topic_device, received_at) && store_commit(p->store))
+        if (topic_device && unit_begin(p)) {
+            if (registry_count_rejected(p->registry, topic_device, received_at) && unit_commit(p))
                 return PIPELINE_REJECTED;
-            store_rollback(p->store);
+            unit_rollback(p);
         }
         return PIPELINE_REJECTED;
     }
@@ -338,12 +392,12 @@ pipeline_result_t pipeline_ingest(pipeline_t *p, const char *topic_device, const
         p->stats.rejected++;
         p->stats.topic_mismatch++;
         say(why, why_size, "report names device '%s' but came from '%s'", r->device_id, topic_device);
-        if (store_begin(p->store)) {
-            if (registry_count_rejected(p->registry, topic_device, received_at) && store_commit(p->store)) {
+        if (unit_begin(p)) {
+            if (registry_count_rejected(p->registry, topic_device, received_at) && unit_commit(p)) {
                 report_free(r);
                 return PIPELINE_REJECTED;
             }
-            store_rollback(p->store);
+            unit_rollback(p);
         }
         report_free(r);
         return PIPELINE_REJECTED;
@@ -351,7 +405,7 @@ pipeline_result_t pipeline_ingest(pipeline_t *p, const char *topic_device, const
 
     int64_t seen_at = received_at != HYGIENE_TIME_UNKNOWN ? received_at : (int64_t)r->period_end;
     p->failed = false;
-    if (!store_begin(p->store)) {
+    if (!unit_begin(p)) {
         report_free(r);
         p->stats.errors++;
         say(why, why_size, "store: %s", store_last_error(p->store));
@@ -380,7 +434,7 @@ pipeline_result_t pipeline_ingest(pipeline_t *p, const char *topic_device, const
             }
             result = PIPELINE_REPLAY;
         }
-        if (!store_commit(p->store)) {
+        if (!unit_commit(p)) {
             report_free(r);
             return fail(p, why, why_size);
         }
@@ -408,7 +462,7 @@ pipeline_result_t pipeline_ingest(pipeline_t *p, const char *topic_device, const
     hygiene_out_t out = { on_finding, on_clear, p };
     hygiene_report(p->hygiene, &settings, r, received_at, &out);
 
-    if (p->failed || !store_commit(p->store)) {
+    if (p->failed || !unit_commit(p)) {
         report_free(r);
         return fail(p, why, why_size);
     }
@@ -449,7 +503,7 @@ static void on_tick_finding(void *user, const alert_t *a)
 
 bool pipeline_tick(pipeline_t *p, int64_t now, bool final)
 {
-    if (!store_begin(p->store))
+    if (!unit_begin(p))
         return false;
     p->failed = false;
     settings_lookup_t lookup = { p, { { 0 }, { 0 }, { 0 }, 0, 0 } };
@@ -457,8 +511,8 @@ bool pipeline_tick(pipeline_t *p, int64_t now, bool final)
     hygiene_tick(p->hygiene, now, settings_for, &lookup, &out);
     if (final)
         policy_eval_flush(p->eval, p->policy, on_tick_finding, p);
-    if (p->failed || !store_commit(p->store)) {
-        store_rollback(p->store);
+    if (p->failed || !unit_commit(p)) {
+        unit_rollback(p);
         p->stats.errors++;
         return false;
     }

@@ -74,6 +74,23 @@ pipeline_result_t pipeline_ingest(pipeline_t *p, const char *topic_device, const
                                   int64_t received_at, char *why, size_t why_size);
 
 /*
+ * Batches: several reports in one store transaction (one durable commit for
+ * all), each report a unit of its own that fails alone. Between
+ * pipeline_batch_begin and pipeline_batch_commit, pipeline_ingest's
+ * PIPELINE_STORED means "stored if the batch commits". A failed commit
+ * loses the whole batch (its reports must not be acknowledged; their
+ * senders re-send). In-memory stage state (continuity, windows, hygiene) is
+ * not rolled back with a failed unit or batch.
+ */
+bool pipeline_batch_begin(pipeline_t *p);
+bool pipeline_batch_commit(pipeline_t *p);
+void pipeline_batch_rollback(pipeline_t *p);
+
+/* The ack point of (device, boot): the highest seq stored without a gap,
+ * as committed (call after pipeline_batch_commit). */
+bool pipeline_ack_point(pipeline_t *p, const char *device, uint32_t boot_id, uint32_t *seq);
+
+/*
  * Periodic checks (silent devices, sequence gaps) at analyzer time `now`;
  * at the end of an offline run pass HYGIENE_TIME_UNKNOWN and set `final`,
  * which also judges open rule windows against their max bounds.

@@ -70,6 +70,17 @@ bool store_commit(store_t *s);
 void store_rollback(store_t *s);
 
 /*
+ * A unit of work inside the caller's transaction (a savepoint): a batch of
+ * reports is one transaction, each report one unit, so a report that fails
+ * half-way is undone alone and the batch goes on. Units do not nest.
+ */
+bool store_unit_begin(store_t *s);
+bool store_unit_commit(store_t *s);
+void store_unit_rollback(store_t *s);
+/* Whether a transaction (store_begin) is open. */
+bool store_in_transaction(store_t *s);
+
+/*
  * Keeps a report's raw CBOR bytes and period. Idempotent by (device,
  * boot_id, seq): a second call with the same triple returns STORE_DUPLICATE
  * and changes nothing, even if its bytes differ. `raw` may be NULL only when

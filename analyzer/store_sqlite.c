@@ -144,6 +144,7 @@ enum {
     ST_REC_FIND, ST_REC_UPDATE, ST_REC_INSERT, ST_REC_DELETE,
     ST_ALERTS_ALL, ST_ALERTS_DEVICE, ST_RECS_ALL, ST_RECS_DEVICE,
     ST_REPORT_RAW, ST_ALERT_GET, ST_REC_GET,
+    ST_UNIT_SAVEPOINT, ST_UNIT_RELEASE, ST_UNIT_ROLLBACK_TO,
     ST_COUNT
 };
 
@@ -206,6 +207,9 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_REPORT_RAW] = "SELECT raw FROM reports WHERE device = ?1 AND boot_id = ?2 AND seq = ?3",
     [ST_ALERT_GET] = "SELECT id, " FINDING_COLUMNS " FROM alerts WHERE id = ?1",
     [ST_REC_GET] = "SELECT id, " FINDING_COLUMNS " FROM recommendations WHERE id = ?1",
+    [ST_UNIT_SAVEPOINT] = "SAVEPOINT store_unit",
+    [ST_UNIT_RELEASE] = "RELEASE store_unit",
+    [ST_UNIT_ROLLBACK_TO] = "ROLLBACK TO store_unit",
 };
 
 struct store {
@@ -1312,4 +1316,35 @@ bool store_get_alert(store_t *s, alert_kind_t kind, int64_t row_id, alert_t *out
         fail_db(s, "get alert", rc);
     done(s, id);
     return found;
+}
+
+/* ---- units inside a transaction ---- */
+
+bool store_unit_begin(store_t *s)
+{
+    if (sqlite3_get_autocommit(s->db)) {
+        fail(s, "unit: no transaction is open");
+        return false;
+    }
+    return run(s, ST_UNIT_SAVEPOINT, "begin unit");
+}
+
+bool store_unit_commit(store_t *s)
+{
+    return run(s, ST_UNIT_RELEASE, "end unit");
+}
+
+void store_unit_rollback(store_t *s)
+{
+    /* After some errors SQLite has already rolled the whole transaction back
+     * and the savepoint is gone: these then fail, harmlessly. */
+    sqlite3_step(s->st[ST_UNIT_ROLLBACK_TO]);
+    done(s, ST_UNIT_ROLLBACK_TO);
+    sqlite3_step(s->st[ST_UNIT_RELEASE]);
+    done(s, ST_UNIT_RELEASE);
+}
+
+bool store_in_transaction(store_t *s)
+{
+    return !sqlite3_get_autocommit(s->db);
 }
