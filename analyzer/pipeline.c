@@ -39,6 +39,8 @@ struct pipeline {
     uint32_t window;
     bool failed;
     bool in_batch;             /* a transaction spans several reports; each is a savepoint */
+    bool last_valid;           /* the last report was decoded and not rejected */
+    uint32_t last_boot, last_seq;
 
     intel_query_t *queries;
     size_t *counts;
@@ -356,6 +358,15 @@ void pipeline_batch_rollback(pipeline_t *p)
     store_rollback(p->store);
 }
 
+bool pipeline_last_report(const pipeline_t *p, uint32_t *boot_id, uint32_t *seq)
+{
+    if (!p->last_valid)
+        return false;
+    *boot_id = p->last_boot;
+    *seq = p->last_seq;
+    return true;
+}
+
 bool pipeline_ack_point(pipeline_t *p, const char *device, uint32_t boot_id, uint32_t *seq)
 {
     return store_ack_point(p->store, device, boot_id, seq);
@@ -375,6 +386,7 @@ pipeline_result_t pipeline_ingest(pipeline_t *p, const char *topic_device, const
                                   int64_t received_at, char *why, size_t why_size)
 {
     p->stats.received++;
+    p->last_valid = false;
     report_t *r = NULL;
     report_error_t err;
     if (report_decode(buf, len, &r, &err) != REPORT_OK) {
@@ -403,6 +415,9 @@ pipeline_result_t pipeline_ingest(pipeline_t *p, const char *topic_device, const
         return PIPELINE_REJECTED;
     }
 
+    p->last_valid = true;
+    p->last_boot = r->boot_id;
+    p->last_seq = r->seq;
     int64_t seen_at = received_at != HYGIENE_TIME_UNKNOWN ? received_at : (int64_t)r->period_end;
     p->failed = false;
     if (!unit_begin(p)) {

@@ -90,6 +90,12 @@ void pipeline_batch_rollback(pipeline_t *p);
  * as committed (call after pipeline_batch_commit). */
 bool pipeline_ack_point(pipeline_t *p, const char *device, uint32_t boot_id, uint32_t *seq);
 
+/* The boot id and seq of the report the last pipeline_ingest handled, when
+ * it was not rejected (stored, duplicate, replay or a store error): what a
+ * transport needs to acknowledge it without decoding it again. False after
+ * a rejection. */
+bool pipeline_last_report(const pipeline_t *p, uint32_t *boot_id, uint32_t *seq);
+
 /*
  * Periodic checks (silent devices, sequence gaps) at analyzer time `now`;
  * at the end of an offline run pass HYGIENE_TIME_UNKNOWN and set `final`,

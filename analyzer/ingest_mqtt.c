@@ -1,0 +1,858 @@
+/*
+ * ingest_mqtt.c - MQTT ingest, end-to-end acks and configuration push
+ * (ingest_mqtt.h).
+ *
+ * What it must never do: publish an ack before the commit of the batch that
+ * stored the report; drop a message while running (a full queue blocks the
+ * network thread instead); touch the pipeline or store from a thread other
+ * than the ingest thread.
+ *
+ * Locks: `lock` guards the queue, the flags and the published stats
+ * snapshot; it is never held across the pipeline or a publish. The device
+ * table (ack state per device) belongs to the ingest thread alone.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "ingest_mqtt.h"
+
+#include <cbor.h>
+#include <errno.h>
+#include <mosquitto.h>
+#include <mqtt_protocol.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "hygiene.h"
+#include "report.h"
+#include "vigild_log.h"
+
+#define TOPIC_PREFIX "vigil/v1/"
+#define TOPIC_REPORT "/report"
+#define TICK_EVERY_MS 60000u
+#define STOP_WAIT_MS 5000u
+
+typedef struct msg {
+    struct msg *next;
+    size_t len;
+    char device[STORE_MAX_DEVICE_ID + 1];
+    uint8_t data[];
+} msg_t;
+
+/* Ack state of one device, owned by the ingest thread. */
+typedef struct dev {
+    struct dev *next;           /* hash chain */
+    char id[STORE_MAX_DEVICE_ID + 1];
+    uint32_t boot;              /* the latest boot a stored or re-sent report had */
+    bool pending;               /* an ack is owed (listed in `pending`) */
+    bool config_sent;           /* its configuration was published by this process */
+    uint64_t last_ack_ms;
+    uint64_t touched_batch;     /* the batch that last touched it (dedup) */
+} dev_t;
+
+struct ingest_mqtt {
+    vigild_config_t cfg;
+    pipeline_t *pipeline;
+    store_t *store;
+    struct mosquitto *mosq;
+    char subscription[160];
+
+    pthread_mutex_t lock;
+    pthread_cond_t not_empty, not_full, published;
+    msg_t *head, *tail;
+    size_t count;
+    bool closing;               /* shutdown began: on_message drops */
+    bool reload_policy, push_configs, connected;
+    bool thread_started, loop_started;
+    uint64_t publishes_pending; /* QoS 1 publishes the broker has not acknowledged */
+    ingest_stats_t stats;       /* the snapshot ingest_mqtt_get_stats returns */
+    ingest_stats_t own;         /* the ingest thread's counters, copied into stats under lock */
+    pthread_t thread;
+
+    /* ingest thread only */
+    dev_t **buckets;
+    size_t bucket_count, dev_count;
+    dev_t **pending;
+    size_t pending_count, pending_cap;
+    dev_t **touched;
+    size_t touched_cap;
+    msg_t **batch;
+    uint64_t batch_no;
+    uint64_t last_tick_ms;
+};
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* An absolute CLOCK_REALTIME deadline `ms` from now, for pthread_cond_timedwait. */
+static struct timespec deadline_in(uint64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)(ms / 1000u);
+    ts.tv_nsec += (long)(ms % 1000u) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+/* ---- wire formats ---- */
+
+size_t ingest_encode_ack(uint32_t boot_id, uint32_t seq, uint8_t *out, size_t size)
+{
+    size_t n = cbor_encode_map_start(3, out, size);
+    const uint64_t kv[6] = { 0, 1, 1, boot_id, 2, seq };
+    for (size_t i = 0; n && i < 6; i++) {
+        size_t k = cbor_encode_uint(kv[i], out + n, size - n);
+        n = k ? n + k : 0;
+    }
+    return n;
+}
+
+size_t ingest_encode_config(unsigned report_interval_s, uint8_t *out, size_t size)
+{
+    size_t n = cbor_encode_map_start(2, out, size);
+    const uint64_t kv[4] = { 0, 1, 1, report_interval_s };
+    for (size_t i = 0; n && i < 4; i++) {
+        size_t k = cbor_encode_uint(kv[i], out + n, size - n);
+        n = k ? n + k : 0;
+    }
+    return n;
+}
+
+bool ingest_topic_device(const char *topic, char *out, size_t size)
+{
+    size_t plen = sizeof TOPIC_PREFIX - 1, slen = sizeof TOPIC_REPORT - 1;
+    size_t len = strlen(topic);
+    if (len <= plen + slen || strncmp(topic, TOPIC_PREFIX, plen) != 0 ||
+        strcmp(topic + len - slen, TOPIC_REPORT) != 0)
+        return false;
+    size_t idlen = len - plen - slen;
+    if (idlen > STORE_MAX_DEVICE_ID || idlen + 1 > size || memchr(topic + plen, '/', idlen))
+        return false;
+    memcpy(out, topic + plen, idlen);
+    out[idlen] = '\0';
+    return true;
+}
+
+/* ---- the network thread's side ---- */
+
+static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *m)
+{
+    (void)mosq;
+    ingest_mqtt_t *in = obj;
+    char device[STORE_MAX_DEVICE_ID + 1];
+    bool topic_ok = ingest_topic_device(m->topic, device, sizeof device);
+    size_t len = m->payloadlen > 0 ? (size_t)m->payloadlen : 0;
+    if (!topic_ok || len > REPORT_MAX_BYTES) {
+        pthread_mutex_lock(&in->lock);
+        in->stats.messages++;
+        if (!topic_ok)
+            in->stats.bad_topic++;
+        else
+            in->stats.oversize++;
+        pthread_mutex_unlock(&in->lock);
+        vigild_log(VIGILD_LOG_WARNING, "refused message on '%.200s' (%zu bytes): %s", m->topic, len,
+                   topic_ok ? "larger than a report may be" : "not a report topic");
+        return;
+    }
+    msg_t *copy = malloc(sizeof *copy + len);
+    while (!copy) {
+        /* Out of memory: waiting is back-pressure, dropping would lose a
+         * report the broker believes delivered. */
+        struct timespec pause = { 0, 10000000L };
+        nanosleep(&pause, NULL);
+        copy = malloc(sizeof *copy + len);
+    }
+    copy->next = NULL;
+    copy->len = len;
+    memcpy(copy->device, device, sizeof device);
+    if (len)
+        memcpy(copy->data, m->payload, len);
+
+    pthread_mutex_lock(&in->lock);
+    in->stats.messages++;
+    while (in->count >= in->cfg.queue_max && !in->closing)
+        pthread_cond_wait(&in->not_full, &in->lock);
+    if (in->closing) {
+        in->stats.dropped_closing++;
+        pthread_mutex_unlock(&in->lock);
+        free(copy);
+        return;
+    }
+    if (in->tail)
+        in->tail->next = copy;
+    else
+        in->head = copy;
+    in->tail = copy;
+    in->count++;
+    if (in->count > in->stats.queue_high_water)
+        in->stats.queue_high_water = in->count;
+    pthread_cond_signal(&in->not_empty);
+    pthread_mutex_unlock(&in->lock);
+}
+
+static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags, const mosquitto_property *props)
+{
+    (void)props;
+    ingest_mqtt_t *in = obj;
+    if (rc != 0) {
+        vigild_log(VIGILD_LOG_ERROR, "broker %s:%u refused the connection: %s", in->cfg.mqtt_host,
+                   in->cfg.mqtt_port, mosquitto_reason_string(rc));
+        return;
+    }
+    vigild_log(VIGILD_LOG_NOTICE, "connected to %s:%u as %s (session %s)", in->cfg.mqtt_host, in->cfg.mqtt_port,
+               in->cfg.mqtt_client_id, (flags & 1) ? "resumed" : "new");
+    int s = mosquitto_subscribe_v5(mosq, NULL, in->subscription, 1, 0, NULL);
+    if (s != MOSQ_ERR_SUCCESS)
+        vigild_log(VIGILD_LOG_ERROR, "subscribe %s: %s", in->subscription, mosquitto_strerror(s));
+    pthread_mutex_lock(&in->lock);
+    in->connected = true;
+    pthread_cond_signal(&in->not_empty);
+    pthread_mutex_unlock(&in->lock);
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *obj, int rc, const mosquitto_property *props)
+{
+    (void)mosq;
+    (void)props;
+    ingest_mqtt_t *in = obj;
+    pthread_mutex_lock(&in->lock);
+    in->connected = false;
+    bool closing = in->closing;
+    pthread_mutex_unlock(&in->lock);
+    if (rc != 0 || !closing)
+        vigild_log(VIGILD_LOG_WARNING, "disconnected from %s:%u (%s); reconnecting", in->cfg.mqtt_host,
+                   in->cfg.mqtt_port, rc ? mosquitto_strerror(rc) : "by request");
+}
+
+static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int count, const int *granted,
+                         const mosquitto_property *props)
+{
+    (void)mosq;
+    (void)mid;
+    (void)props;
+    ingest_mqtt_t *in = obj;
+    for (int i = 0; i < count; i++) {
+        if (granted[i] > 2)
+            vigild_log(VIGILD_LOG_ERROR, "subscription %s refused: %s", in->subscription,
+                       mosquitto_reason_string(granted[i]));
+        else
+            vigild_log(VIGILD_LOG_INFO, "subscribed to %s (QoS %d)", in->subscription, granted[i]);
+    }
+}
+
+static void on_publish(struct mosquitto *mosq, void *obj, int mid, int reason, const mosquitto_property *props)
+{
+    (void)mosq;
+    (void)mid;
+    (void)props;
+    ingest_mqtt_t *in = obj;
+    if (reason > 0x7f)
+        vigild_log(VIGILD_LOG_WARNING, "broker refused a publish: %s", mosquitto_reason_string(reason));
+    pthread_mutex_lock(&in->lock);
+    if (in->publishes_pending)
+        in->publishes_pending--;
+    pthread_cond_broadcast(&in->published);
+    pthread_mutex_unlock(&in->lock);
+}
+
+static void on_log(struct mosquitto *mosq, void *obj, int level, const char *text)
+{
+    (void)mosq;
+    (void)obj;
+    if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
+        vigild_log(VIGILD_LOG_WARNING, "mqtt: %s", text);
+    else if (level & MOSQ_LOG_DEBUG)
+        vigild_log(VIGILD_LOG_DEBUG, "mqtt: %s", text);
+}
+
+/* ---- the device table (ingest thread) ---- */
+
+static size_t hash_id(const char *s)
+{
+    size_t h = 1469598103934665603ull & (size_t)-1;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * (size_t)1099511628211ull;
+    return h;
+}
+
+static bool devtab_grow(ingest_mqtt_t *in)
+{
+    size_t n = in->bucket_count ? in->bucket_count * 2 : 1024;
+    dev_t **b = calloc(n, sizeof *b);
+    if (!b)
+        return false;
+    for (size_t i = 0; i < in->bucket_count; i++)
+        for (dev_t *d = in->buckets[i], *next; d; d = next) {
+            next = d->next;
+            size_t h = hash_id(d->id) & (n - 1);
+            d->next = b[h];
+            b[h] = d;
+        }
+    free(in->buckets);
+    in->buckets = b;
+    in->bucket_count = n;
+    return true;
+}
+
+/* The device's entry, made when missing; NULL when memory runs out. */
+static dev_t *devtab_get(ingest_mqtt_t *in, const char *id)
+{
+    if (in->bucket_count) {
+        for (dev_t *d = in->buckets[hash_id(id) & (in->bucket_count - 1)]; d; d = d->next)
+            if (strcmp(d->id, id) == 0)
+                return d;
+    }
+    if (in->dev_count >= in->bucket_count && !devtab_grow(in))
+        return NULL;
+    dev_t *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    snprintf(d->id, sizeof d->id, "%s", id);
+    size_t h = hash_id(id) & (in->bucket_count - 1);
+    d->next = in->buckets[h];
+    in->buckets[h] = d;
+    in->dev_count++;
+    return d;
+}
+
+static void devtab_free(ingest_mqtt_t *in)
+{
+    for (size_t i = 0; i < in->bucket_count; i++)
+        for (dev_t *d = in->buckets[i], *next; d; d = next) {
+            next = d->next;
+            free(d);
+        }
+    free(in->buckets);
+    in->buckets = NULL;
+    in->bucket_count = in->dev_count = 0;
+}
+
+/* ---- publishing (ingest thread) ---- */
+
+static bool publish(ingest_mqtt_t *in, const char *topic, const uint8_t *payload, size_t len, bool retain)
+{
+    pthread_mutex_lock(&in->lock);
+    in->publishes_pending++;
+    pthread_mutex_unlock(&in->lock);
+    int rc = mosquitto_publish(in->mosq, NULL, topic, (int)len, payload, 1, retain);
+    if (rc == MOSQ_ERR_SUCCESS)
+        return true;
+    pthread_mutex_lock(&in->lock);
+    in->publishes_pending--;
+    pthread_mutex_unlock(&in->lock);
+    vigild_log(VIGILD_LOG_WARNING, "publish %s: %s", topic, mosquitto_strerror(rc));
+    return false;
+}
+
+static void send_config(ingest_mqtt_t *in, dev_t *d)
+{
+    uint8_t buf[16];
+    char topic[sizeof TOPIC_PREFIX + STORE_MAX_DEVICE_ID + 16];
+    size_t n = ingest_encode_config(in->cfg.device_report_interval, buf, sizeof buf);
+    snprintf(topic, sizeof topic, TOPIC_PREFIX "%s/config", d->id);
+    if (n && publish(in, topic, buf, n, true)) {
+        d->config_sent = true;
+        in->own.configs_sent++;
+    }
+}
+
+typedef struct {
+    ingest_mqtt_t *in;
+    size_t sent;
+} push_ctx_t;
+
+static void push_one(void *u, const store_device_t *sd)
+{
+    push_ctx_t *c = u;
+    dev_t *d = devtab_get(c->in, sd->id);
+    if (d) {
+        send_config(c->in, d);
+        c->sent++;
+    }
+}
+
+static void push_configs(ingest_mqtt_t *in)
+{
+    push_ctx_t c = { in, 0 };
+    if (!store_list_devices(in->store, push_one, &c))
+        vigild_log(VIGILD_LOG_ERROR, "cannot list devices for their configuration: %s",
+                   store_last_error(in->store));
+    vigild_log(VIGILD_LOG_NOTICE, "configuration (report interval %u s) published to %zu devices",
+               in->cfg.device_report_interval, c.sent);
+}
+
+/* Sends the acks that are due (all when `all`); returns the ms until the
+ * next one is due (UINT64_MAX when none is pending). */
+static uint64_t flush_acks(ingest_mqtt_t *in, bool all)
+{
+    uint64_t now = now_ms(), next = UINT64_MAX;
+    size_t keep = 0;
+    for (size_t i = 0; i < in->pending_count; i++) {
+        dev_t *d = in->pending[i];
+        uint64_t due = d->last_ack_ms + in->cfg.ack_interval_ms;
+        if (!all && d->last_ack_ms && due > now) {
+            if (due - now < next)
+                next = due - now;
+            in->pending[keep++] = d;
+            continue;
+        }
+        uint32_t seq;
+        if (!pipeline_ack_point(in->pipeline, d->id, d->boot, &seq)) {
+            /* Nothing stored for this boot (every report of it failed): no
+             * ack to send; the device re-sends. */
+            d->pending = false;
+            continue;
+        }
+        uint8_t buf[32];
+        char topic[sizeof TOPIC_PREFIX + STORE_MAX_DEVICE_ID + 16];
+        size_t n = ingest_encode_ack(d->boot, seq, buf, sizeof buf);
+        snprintf(topic, sizeof topic, TOPIC_PREFIX "%s/ack", d->id);
+        if (n && publish(in, topic, buf, n, false)) {
+            in->own.acks_sent++;
+            d->pending = false;
+            d->last_ack_ms = now;
+            vigild_log(VIGILD_LOG_DEBUG, "ack device %s: boot %u seq %u", d->id, d->boot, seq);
+        } else {
+            in->own.ack_failures++;
+            in->pending[keep++] = d;   /* tried again on the next pass */
+            if (in->cfg.ack_interval_ms < next)
+                next = in->cfg.ack_interval_ms ? in->cfg.ack_interval_ms : 100;
+        }
+    }
+    in->pending_count = keep;
+    return next;
+}
+
+static bool mark_pending(ingest_mqtt_t *in, dev_t *d)
+{
+    if (d->pending)
+        return true;
+    if (in->pending_count == in->pending_cap) {
+        size_t cap = in->pending_cap ? in->pending_cap * 2 : 256;
+        dev_t **p = realloc(in->pending, cap * sizeof *p);
+        if (!p)
+            return false;
+        in->pending = p;
+        in->pending_cap = cap;
+    }
+    in->pending[in->pending_count++] = d;
+    d->pending = true;
+    return true;
+}
+
+/* ---- the ingest thread ---- */
+
+void ingest_log_finding(void *user, const alert_t *a)
+{
+    (void)user;
+    vigild_log(a->kind == ALERT_KIND_ALERT ? VIGILD_LOG_WARNING : VIGILD_LOG_NOTICE, "%s %s %s device %s: %s",
+               a->kind == ALERT_KIND_ALERT ? "alert" : "recommendation", alert_severity_name(a->severity), a->type,
+               a->device, a->message);
+}
+
+static void reload_policy(ingest_mqtt_t *in)
+{
+    if (!in->cfg.policy[0]) {
+        vigild_log(VIGILD_LOG_NOTICE, "no policy file configured: keeping the default policy");
+        return;
+    }
+    policy_error_t err;
+    policy_t *p = policy_load_file(in->cfg.policy, &err);
+    if (!p) {
+        in->own.policy_failures++;
+        if (err.line)
+            vigild_log(VIGILD_LOG_ERROR, "policy %s:%zu:%zu: %s; keeping the running policy", err.file, err.line,
+                       err.column, err.reason);
+        else
+            vigild_log(VIGILD_LOG_ERROR, "policy %s: %s; keeping the running policy", err.file, err.reason);
+        return;
+    }
+    pipeline_set_policy(in->pipeline, p);
+    in->own.policy_reloads++;
+    vigild_log(VIGILD_LOG_NOTICE, "policy %s reloaded", in->cfg.policy);
+}
+
+static void process_batch(ingest_mqtt_t *in, size_t n)
+{
+    in->batch_no++;
+    int64_t received_at = (int64_t)time(NULL);
+    if (!pipeline_batch_begin(in->pipeline)) {
+        in->own.lost_batches++;
+        in->own.lost_reports += n;
+        vigild_log(VIGILD_LOG_ERROR, "cannot begin a transaction (%s): %zu reports not stored, their devices re-send",
+                   store_last_error(in->store), n);
+        return;
+    }
+    size_t touched = 0;
+    char why[256];
+    for (size_t i = 0; i < n; i++) {
+        msg_t *m = in->batch[i];
+        why[0] = '\0';
+        pipeline_result_t r =
+            pipeline_ingest(in->pipeline, m->device, m->data, m->len, received_at, why, sizeof why);
+        uint32_t boot, seq;
+        if (r == PIPELINE_REJECTED) {
+            vigild_log(VIGILD_LOG_WARNING, "rejected report from device %s: %s", m->device, why);
+            continue;
+        }
+        if (r == PIPELINE_ERROR) {
+            vigild_log(VIGILD_LOG_ERROR, "report from device %s not stored: %s", m->device, why);
+            continue;
+        }
+        if (r == PIPELINE_REPLAY)
+            vigild_log(VIGILD_LOG_WARNING, "device %s re-sent a stored report with other content (replay)",
+                       m->device);
+        if (!pipeline_last_report(in->pipeline, &boot, &seq))
+            continue;
+        dev_t *d = devtab_get(in, m->device);
+        if (!d) {
+            vigild_log(VIGILD_LOG_ERROR, "out of memory: device %s will not be acknowledged", m->device);
+            continue;
+        }
+        if (d->touched_batch != in->batch_no) {
+            d->touched_batch = in->batch_no;
+            in->touched[touched++] = d;
+        }
+        d->boot = boot;
+    }
+    double t0 = now_s();
+    bool ok = pipeline_batch_commit(in->pipeline);
+    double dt = now_s() - t0;
+    in->own.batches++;
+    if (!ok) {
+        in->own.lost_batches++;
+        in->own.lost_reports += n;
+        vigild_log(VIGILD_LOG_ERROR, "commit failed (%s): %zu reports not stored, their devices re-send",
+                   store_last_error(in->store), n);
+        return;
+    }
+    in->own.commits++;
+    in->own.commit_seconds_total += dt;
+    if (dt > in->own.commit_seconds_max)
+        in->own.commit_seconds_max = dt;
+    for (size_t i = 0; i < touched; i++) {
+        dev_t *d = in->touched[i];
+        if (!d->config_sent)
+            send_config(in, d);
+        if (!mark_pending(in, d))
+            vigild_log(VIGILD_LOG_ERROR, "out of memory: device %s will not be acknowledged", d->id);
+    }
+}
+
+/* Copies the thread's counters into the shared snapshot. Called with the
+ * lock held. */
+static void publish_stats(ingest_mqtt_t *in, const ingest_stats_t *mine)
+{
+    ingest_stats_t *s = &in->stats;
+    s->lost_batches = mine->lost_batches;
+    s->lost_reports = mine->lost_reports;
+    s->batches = mine->batches;
+    s->commits = mine->commits;
+    s->commit_seconds_total = mine->commit_seconds_total;
+    s->commit_seconds_max = mine->commit_seconds_max;
+    s->acks_sent = mine->acks_sent;
+    s->ack_failures = mine->ack_failures;
+    s->configs_sent = mine->configs_sent;
+    s->policy_reloads = mine->policy_reloads;
+    s->policy_failures = mine->policy_failures;
+    s->pipeline = mine->pipeline;
+}
+
+static void *ingest_main(void *arg)
+{
+    ingest_mqtt_t *in = arg;
+    in->last_tick_ms = now_ms();
+    uint64_t wait_ms = 0;
+    for (;;) {
+        pthread_mutex_lock(&in->lock);
+        if (!in->head && !in->closing && !in->reload_policy && !(in->push_configs && in->connected)) {
+            uint64_t w = wait_ms > 1000 ? 1000 : wait_ms;
+            struct timespec dl = deadline_in(w ? w : 1);
+            pthread_cond_timedwait(&in->not_empty, &in->lock, &dl);
+        }
+        if (in->head && in->count < in->cfg.batch_max && !in->closing && in->cfg.batch_ms) {
+            /* Let a batch fill for batch_ms: one commit for many reports is
+             * what makes durable storage fast. */
+            struct timespec dl = deadline_in(in->cfg.batch_ms);
+            while (in->count < in->cfg.batch_max && !in->closing)
+                if (pthread_cond_timedwait(&in->not_empty, &in->lock, &dl) == ETIMEDOUT)
+                    break;
+        }
+        size_t n = 0;
+        while (in->head && n < in->cfg.batch_max) {
+            in->batch[n++] = in->head;
+            in->head = in->head->next;
+        }
+        if (!in->head)
+            in->tail = NULL;
+        in->count -= n;
+        if (n)
+            pthread_cond_broadcast(&in->not_full);
+        bool closing = in->closing && !in->head;
+        bool reload = in->reload_policy;
+        bool push = in->push_configs && in->connected;
+        in->reload_policy = false;
+        if (push)
+            in->push_configs = false;
+        pthread_mutex_unlock(&in->lock);
+
+        if (n) {
+            process_batch(in, n);
+            for (size_t i = 0; i < n; i++)
+                free(in->batch[i]);
+        }
+        if (reload) {
+            reload_policy(in);
+            push = true;
+        }
+        if (push)
+            push_configs(in);
+        uint64_t now = now_ms();
+        if (now - in->last_tick_ms >= TICK_EVERY_MS) {
+            in->last_tick_ms = now;
+            if (!pipeline_tick(in->pipeline, (int64_t)time(NULL), false))
+                vigild_log(VIGILD_LOG_ERROR, "periodic checks failed: %s", store_last_error(in->store));
+        }
+        wait_ms = flush_acks(in, closing);
+        pthread_mutex_lock(&in->lock);
+        pipeline_get_stats(in->pipeline, &in->own.pipeline);
+        publish_stats(in, &in->own);
+        pthread_mutex_unlock(&in->lock);
+        if (closing)
+            break;
+    }
+    return NULL;
+}
+
+/* ---- life cycle ---- */
+
+static bool read_password(const char *path, char *out, size_t size, char *err, size_t err_size)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(err, err_size, "mqtt_password_file %s: %s", path, strerror(errno));
+        return false;
+    }
+    bool ok = fgets(out, (int)size, f) != NULL;
+    fclose(f);
+    if (!ok) {
+        snprintf(err, err_size, "mqtt_password_file %s: empty", path);
+        return false;
+    }
+    size_t n = strcspn(out, "\r\n");
+    if (out[n] == '\0' && n == size - 1) {
+        snprintf(err, err_size, "mqtt_password_file %s: first line longer than %zu bytes", path, size - 2);
+        return false;
+    }
+    out[n] = '\0';
+    return true;
+}
+
+ingest_mqtt_t *ingest_mqtt_new(const vigild_config_t *cfg, pipeline_t *pipeline, store_t *store, char *err,
+                               size_t err_size)
+{
+    ingest_mqtt_t *in = calloc(1, sizeof *in);
+    if (!in) {
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
+    in->cfg = *cfg;
+    in->pipeline = pipeline;
+    in->store = store;
+    in->push_configs = true;
+    snprintf(in->subscription, sizeof in->subscription, "$share/%s/" TOPIC_PREFIX "+/report", cfg->share_group);
+    pthread_mutex_init(&in->lock, NULL);
+    pthread_cond_init(&in->not_empty, NULL);
+    pthread_cond_init(&in->not_full, NULL);
+    pthread_cond_init(&in->published, NULL);
+    in->batch = calloc(cfg->batch_max, sizeof *in->batch);
+    in->touched = calloc(cfg->batch_max, sizeof *in->touched);
+    in->touched_cap = cfg->batch_max;
+    if (!in->batch || !in->touched) {
+        snprintf(err, err_size, "out of memory");
+        ingest_mqtt_free(in);
+        return NULL;
+    }
+    in->mosq = mosquitto_new(cfg->mqtt_client_id, false, in);
+    if (!in->mosq) {
+        snprintf(err, err_size, "mosquitto_new: %s", strerror(errno));
+        ingest_mqtt_free(in);
+        return NULL;
+    }
+    mosquitto_int_option(in->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
+    mosquitto_connect_v5_callback_set(in->mosq, on_connect);
+    mosquitto_disconnect_v5_callback_set(in->mosq, on_disconnect);
+    mosquitto_subscribe_v5_callback_set(in->mosq, on_subscribe);
+    mosquitto_publish_v5_callback_set(in->mosq, on_publish);
+    mosquitto_message_callback_set(in->mosq, on_message);
+    mosquitto_log_callback_set(in->mosq, on_log);
+    mosquitto_reconnect_delay_set(in->mosq, 1, 30, true);
+    int rc = MOSQ_ERR_SUCCESS;
+    if (cfg->mqtt_username[0]) {
+        char password[512] = "";
+        if (cfg->mqtt_password_file[0] && !read_password(cfg->mqtt_password_file, password, sizeof password, err,
+                                                         err_size)) {
+            ingest_mqtt_free(in);
+            return NULL;
+        }
+        rc = mosquitto_username_pw_set(in->mosq, cfg->mqtt_username, cfg->mqtt_password_file[0] ? password : NULL);
+        memset(password, 0, sizeof password);
+    }
+    if (rc == MOSQ_ERR_SUCCESS && cfg->mqtt_cafile[0])
+        rc = mosquitto_tls_set(in->mosq, cfg->mqtt_cafile, NULL, cfg->mqtt_certfile[0] ? cfg->mqtt_certfile : NULL,
+                               cfg->mqtt_keyfile[0] ? cfg->mqtt_keyfile : NULL, NULL);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        snprintf(err, err_size, "mqtt credentials or TLS: %s", mosquitto_strerror(rc));
+        ingest_mqtt_free(in);
+        return NULL;
+    }
+    return in;
+}
+
+bool ingest_mqtt_start(ingest_mqtt_t *in, char *err, size_t err_size)
+{
+    mosquitto_property *props = NULL;
+    if (mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, in->cfg.session_expiry) !=
+        MOSQ_ERR_SUCCESS) {
+        snprintf(err, err_size, "out of memory");
+        return false;
+    }
+    int rc = mosquitto_connect_bind_v5(in->mosq, in->cfg.mqtt_host, (int)in->cfg.mqtt_port,
+                                       (int)in->cfg.mqtt_keepalive, NULL, props);
+    mosquitto_property_free_all(&props);
+    if (rc == MOSQ_ERR_INVAL || rc == MOSQ_ERR_NOMEM) {
+        snprintf(err, err_size, "connect %s:%u: %s", in->cfg.mqtt_host, in->cfg.mqtt_port, mosquitto_strerror(rc));
+        return false;
+    }
+    if (rc != MOSQ_ERR_SUCCESS)
+        /* The network thread retries with backoff: a broker that starts
+         * after vigild is normal at boot. */
+        vigild_log(VIGILD_LOG_WARNING, "connect %s:%u: %s; retrying", in->cfg.mqtt_host, in->cfg.mqtt_port,
+                   rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+    if (pthread_create(&in->thread, NULL, ingest_main, in) != 0) {
+        snprintf(err, err_size, "cannot start the ingest thread");
+        return false;
+    }
+    in->thread_started = true;
+    rc = mosquitto_loop_start(in->mosq);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        snprintf(err, err_size, "mosquitto_loop_start: %s", mosquitto_strerror(rc));
+        return false;
+    }
+    in->loop_started = true;
+    return true;
+}
+
+void ingest_mqtt_request_policy_reload(ingest_mqtt_t *in)
+{
+    pthread_mutex_lock(&in->lock);
+    in->reload_policy = true;
+    pthread_cond_signal(&in->not_empty);
+    pthread_mutex_unlock(&in->lock);
+}
+
+void ingest_mqtt_stop(ingest_mqtt_t *in)
+{
+    if (!in)
+        return;
+    pthread_mutex_lock(&in->lock);
+    in->closing = true;
+    pthread_cond_broadcast(&in->not_empty);
+    pthread_cond_broadcast(&in->not_full);
+    pthread_mutex_unlock(&in->lock);
+    if (in->thread_started) {
+        pthread_join(in->thread, NULL);
+        in->thread_started = false;
+    }
+    if (in->loop_started) {
+        /* Give the broker the acks just published before leaving. */
+        pthread_mutex_lock(&in->lock);
+        struct timespec dl = deadline_in(STOP_WAIT_MS);
+        while (in->publishes_pending && in->connected)
+            if (pthread_cond_timedwait(&in->published, &in->lock, &dl) == ETIMEDOUT)
+                break;
+        uint64_t left = in->publishes_pending;
+        pthread_mutex_unlock(&in->lock);
+        if (left)
+            vigild_log(VIGILD_LOG_WARNING, "%llu acks or configurations not confirmed by the broker at exit",
+                       (unsigned long long)left);
+        mosquitto_disconnect_v5(in->mosq, MQTT_RC_NORMAL_DISCONNECTION, NULL);
+        mosquitto_loop_stop(in->mosq, false);
+        in->loop_started = false;
+    }
+}
+
+void ingest_mqtt_free(ingest_mqtt_t *in)
+{
+    if (!in)
+        return;
+    ingest_mqtt_stop(in);
+    if (in->mosq)
+        mosquitto_destroy(in->mosq);
+    for (msg_t *m = in->head, *next; m; m = next) {
+        next = m->next;
+        free(m);
+    }
+    devtab_free(in);
+    free(in->pending);
+    free(in->touched);
+    free(in->batch);
+    pthread_cond_destroy(&in->not_empty);
+    pthread_cond_destroy(&in->not_full);
+    pthread_cond_destroy(&in->published);
+    pthread_mutex_destroy(&in->lock);
+    free(in);
+}
+
+void ingest_mqtt_get_stats(ingest_mqtt_t *in, ingest_stats_t *out)
+{
+    pthread_mutex_lock(&in->lock);
+    *out = in->stats;
+    pthread_mutex_unlock(&in->lock);
+}
+
+void ingest_stats_format(const ingest_stats_t *s, char *out, size_t size)
+{
+    const pipeline_stats_t *p = &s->pipeline;
+    int n = snprintf(out, size,
+                     "counters: messages %llu received %llu stored %llu duplicates %llu replays %llu rejected %llu"
+                     " rejected_topic_mismatch %llu rejected_bad_topic %llu rejected_oversize %llu",
+                     (unsigned long long)s->messages, (unsigned long long)p->received, (unsigned long long)p->stored,
+                     (unsigned long long)p->duplicates, (unsigned long long)p->replays,
+                     (unsigned long long)(p->rejected + s->bad_topic + s->oversize),
+                     (unsigned long long)p->topic_mismatch, (unsigned long long)s->bad_topic,
+                     (unsigned long long)s->oversize);
+    for (int r = 1; r < REPORT_ERR__COUNT && n > 0 && (size_t)n < size; r++)
+        if (p->rejected_by_reason[r])
+            n += snprintf(out + n, size - (size_t)n, " rejected_%s %llu", report_reject_name((report_reject_t)r),
+                          (unsigned long long)p->rejected_by_reason[r]);
+    if (n > 0 && (size_t)n < size)
+        snprintf(out + n, size - (size_t)n,
+                 " store_errors %llu lost_batches %llu lost_reports %llu dropped_closing %llu alerts %llu"
+                 " recommendations %llu acks_sent %llu ack_failures %llu configs_sent %llu batches %llu"
+                 " commit_ms_avg %.3f commit_ms_max %.3f queue_high_water %zu policy_reloads %llu"
+                 " policy_failures %llu",
+                 (unsigned long long)p->errors, (unsigned long long)s->lost_batches,
+                 (unsigned long long)s->lost_reports, (unsigned long long)s->dropped_closing,
+                 (unsigned long long)p->alerts, (unsigned long long)p->recommendations,
+                 (unsigned long long)s->acks_sent, (unsigned long long)s->ack_failures,
+                 (unsigned long long)s->configs_sent, (unsigned long long)s->batches,
+                 s->commits ? s->commit_seconds_total * 1000.0 / (double)s->commits : 0.0,
+                 s->commit_seconds_max * 1000.0, s->queue_high_water, (unsigned long long)s->policy_reloads,
+                 (unsigned long long)s->policy_failures);
+}
