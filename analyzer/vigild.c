@@ -82,7 +82,7 @@ static void print_counters(ingest_mqtt_t *in)
     ingest_mqtt_get_stats(in, &s);
     char line[2048];
     ingest_stats_format(&s, line, sizeof line);
-    vigild_log(VIGILD_LOG_NOTICE, "%s", line);
+    vigild_log_always("%s", line);
 }
 
 static bool write_pid_file(const char *path)

@@ -17,22 +17,36 @@ void vigild_log_set_level(vigild_log_level_t level)
     max_level = level;
 }
 
-void vigild_log(vigild_log_level_t level, const char *fmt, ...)
+static void emit(const char *label, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+static void emit(const char *label, const char *fmt, va_list ap)
 {
-    if (level > max_level)
-        return;
-    char line[1024];
+    char line[2048];
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
     gmtime_r(&ts.tv_sec, &tm);
     int n = (int)strftime(line, sizeof line, "%Y-%m-%dT%H:%M:%S", &tm);
-    n += snprintf(line + n, sizeof line - (size_t)n, ".%03ldZ vigild %s: ", ts.tv_nsec / 1000000L,
-                  vigild_log_level_name(level));
-    va_list ap;
-    va_start(ap, fmt);
+    n += snprintf(line + n, sizeof line - (size_t)n, ".%03ldZ vigild %s: ", ts.tv_nsec / 1000000L, label);
     if (n < (int)sizeof line)
         vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
-    va_end(ap);
     fprintf(stderr, "%s\n", line);
+}
+
+void vigild_log(vigild_log_level_t level, const char *fmt, ...)
+{
+    if (level > max_level)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    emit(vigild_log_level_name(level), fmt, ap);
+    va_end(ap);
+}
+
+void vigild_log_always(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    emit("notice", fmt, ap);
+    va_end(ap);
 }

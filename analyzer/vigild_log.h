@@ -14,5 +14,7 @@
 /* Lines above `level` are dropped. Set once before threads start. */
 void vigild_log_set_level(vigild_log_level_t level);
 void vigild_log(vigild_log_level_t level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A line the operator asked for (the counters): printed whatever the level. */
+void vigild_log_always(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif
