@@ -78,6 +78,9 @@ class Broker:
         self.proc.wait()
 
 
+STARTED = []   # every vigild started, killed at the end even when a check fails
+
+
 class Vigild:
     def __init__(self, tmp, port, db, name="vigild", extra="", policy=None):
         self.conf = os.path.join(tmp, name + ".conf")
@@ -91,6 +94,7 @@ class Vigild:
         self.logpath = os.path.join(tmp, name + ".log")
         self.log = open(self.logpath, "ab")
         self.proc = subprocess.Popen([VIGILD, "--config", self.conf], stdout=self.log, stderr=self.log)
+        STARTED.append(self.proc)
         wait_for(lambda: "subscribed to" in self.text() or self.proc.poll() is not None, 10, "vigild subscribed")
         if self.proc.poll() is not None:
             fail("vigild exited at start:\n" + self.text())
@@ -324,6 +328,9 @@ def scenario_kill(tmp, broker):
         fail("vigild exit code after restart")
     check_stored_once(db, reports)
     c = vigild2.counters()
+    pushed = "configuration (report interval 60 s) published to %d devices" % stored_at_kill
+    if pushed not in vigild2.text():
+        fail("after the restart, expected '%s' in the log" % pushed)
     alerts = intel_alerts(db)
     if len(alerts) != 3 or any(a["count"] != 1 for a in alerts):
         fail("alerts after the kill: %r" % alerts)
@@ -387,6 +394,10 @@ def main():
         {"integration": scenario_integration, "kill": scenario_kill,
          "config": scenario_config}[SCENARIO](tmp, broker)
     finally:
+        for proc in STARTED:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
         broker.stop()
         if os.environ.get("KEEP_TMP"):
             print("kept " + tmp)
