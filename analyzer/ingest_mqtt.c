@@ -47,6 +47,7 @@ typedef struct dev {
     bool pending;               /* an ack is owed (listed in `pending`) */
     bool config_sent;           /* its configuration was published by this process */
     uint64_t last_ack_ms;
+    uint64_t hold_since_ms;     /* when its run was first seen not starting at seq 0 (this boot) */
     uint64_t touched_batch;     /* the batch that last touched it (dedup) */
 } dev_t;
 
@@ -411,12 +412,35 @@ static uint64_t flush_acks(ingest_mqtt_t *in, bool all)
             in->pending[keep++] = d;
             continue;
         }
-        uint32_t seq;
-        if (!pipeline_ack_point(in->pipeline, d->id, d->boot, &seq)) {
-            /* Nothing stored for this boot (every report of it failed): no
-             * ack to send; the device re-sends. */
+        uint32_t low, seq;
+        if (!store_stream_run(in->store, d->id, d->boot, &low, &seq)) {
+            /* Nothing stored for this boot (every report of it failed), or
+             * the store failed: no ack; the device re-sends. */
+            if (store_last_error(in->store)[0])
+                vigild_log(VIGILD_LOG_ERROR, "ack point of device %s: %s", d->id, store_last_error(in->store));
             d->pending = false;
             continue;
+        }
+        if (low > 0 && in->cfg.ack_hold_ms) {
+            /* Seqs start at 0 with each boot. A run starting above 0 may
+             * mean reports below it were taken by a vigild that died before
+             * committing them: the device still holds them, and an ack now
+             * would release them unstored. Wait for its re-sends; if none
+             * comes within ack_hold_ms, the device dropped them (a full
+             * outbox) and the run is acknowledged as it is. */
+            if (!d->hold_since_ms) {
+                d->hold_since_ms = now ? now : 1;
+                in->own.acks_held++;
+                vigild_log(VIGILD_LOG_INFO, "device %s boot %u: reports below seq %u missing; ack held up to %u ms",
+                           d->id, d->boot, low, in->cfg.ack_hold_ms);
+            }
+            uint64_t until = d->hold_since_ms + in->cfg.ack_hold_ms;
+            if (until > now) {
+                if (until - now < next)
+                    next = until - now;
+                in->pending[keep++] = d;
+                continue;
+            }
         }
         uint8_t buf[32];
         char topic[sizeof TOPIC_PREFIX + STORE_MAX_DEVICE_ID + 16];
@@ -528,6 +552,8 @@ static void process_batch(ingest_mqtt_t *in, size_t n)
             d->touched_batch = in->batch_no;
             in->touched[touched++] = d;
         }
+        if (d->boot != boot)
+            d->hold_since_ms = 0;
         d->boot = boot;
     }
     double t0 = now_s();
@@ -567,6 +593,7 @@ static void publish_stats(ingest_mqtt_t *in, const ingest_stats_t *mine)
     s->commit_seconds_max = mine->commit_seconds_max;
     s->acks_sent = mine->acks_sent;
     s->ack_failures = mine->ack_failures;
+    s->acks_held = mine->acks_held;
     s->configs_sent = mine->configs_sent;
     s->policy_reloads = mine->policy_reloads;
     s->policy_failures = mine->policy_failures;
@@ -611,17 +638,20 @@ static void *ingest_main(void *arg)
             in->push_configs = false;
         pthread_mutex_unlock(&in->lock);
 
-        if (n) {
-            process_batch(in, n);
-            for (size_t i = 0; i < n; i++)
-                free(in->batch[i]);
-        }
+        /* Policy and configuration first: a batch taken at the same time
+         * is then judged under the new policy, and the push after a
+         * (re)connect reaches the devices stored before it. */
         if (reload) {
             reload_policy(in);
             push = true;
         }
         if (push)
             push_configs(in);
+        if (n) {
+            process_batch(in, n);
+            for (size_t i = 0; i < n; i++)
+                free(in->batch[i]);
+        }
         uint64_t now = now_ms();
         if (now - in->last_tick_ms >= TICK_EVERY_MS) {
             in->last_tick_ms = now;
@@ -844,13 +874,14 @@ void ingest_stats_format(const ingest_stats_t *s, char *out, size_t size)
     if (n > 0 && (size_t)n < size)
         snprintf(out + n, size - (size_t)n,
                  " store_errors %llu lost_batches %llu lost_reports %llu dropped_closing %llu alerts %llu"
-                 " recommendations %llu acks_sent %llu ack_failures %llu configs_sent %llu batches %llu"
+                 " recommendations %llu acks_sent %llu ack_failures %llu acks_held %llu configs_sent %llu batches %llu"
                  " commit_ms_avg %.3f commit_ms_max %.3f queue_high_water %zu policy_reloads %llu"
                  " policy_failures %llu",
                  (unsigned long long)p->errors, (unsigned long long)s->lost_batches,
                  (unsigned long long)s->lost_reports, (unsigned long long)s->dropped_closing,
                  (unsigned long long)p->alerts, (unsigned long long)p->recommendations,
                  (unsigned long long)s->acks_sent, (unsigned long long)s->ack_failures,
+                 (unsigned long long)s->acks_held,
                  (unsigned long long)s->configs_sent, (unsigned long long)s->batches,
                  s->commits ? s->commit_seconds_total * 1000.0 / (double)s->commits : 0.0,
                  s->commit_seconds_max * 1000.0, s->queue_high_water, (unsigned long long)s->policy_reloads,

@@ -8,7 +8,9 @@
  * batch_max reports or what arrived in batch_ms, runs them through the
  * pipeline in one store transaction, commits, and only then acknowledges
  * each (device, boot) it touched with the store's ack point, at most one
- * ack per device per ack_interval_ms. The pipeline, its store and every
+ * ack per device per ack_interval_ms, and not before ack_hold_ms for a
+ * stream whose stored run does not start at seq 0 (its first reports may
+ * still be on their way: an ack would release them unstored). The pipeline, its store and every
  * publish of acks and configuration belong to the ingest thread.
  *
  * What it must never do: acknowledge a report before the transaction that
@@ -39,6 +41,7 @@ typedef struct {
     uint64_t batches, commits;
     double commit_seconds_total, commit_seconds_max;
     uint64_t acks_sent, ack_failures, configs_sent;
+    uint64_t acks_held;         /* streams not starting at seq 0 whose ack waited (ack_hold_ms) */
     uint64_t policy_reloads, policy_failures;
     size_t queue_high_water;
     pipeline_stats_t pipeline;  /* received, stored, duplicates (re-sends), rejected by reason... */

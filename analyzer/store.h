@@ -99,6 +99,16 @@ store_result_t store_put_report(store_t *s, const char *device, uint32_t boot_id
  */
 bool store_ack_point(store_t *s, const char *device, uint32_t boot_id, uint32_t *seq);
 
+/*
+ * The run behind the ack point: *low is the lowest seq stored for (device,
+ * boot_id) and *ack the ack point (store_ack_point). False as
+ * store_ack_point. A transport needs low: an ack releases on the device
+ * every report up to ack, including those below low that were never stored
+ * (lost in a crashed analyzer, still to be re-sent), so it must not ack a
+ * run whose low is above the first seq the device may still hold.
+ */
+bool store_stream_run(store_t *s, const char *device, uint32_t boot_id, uint32_t *low, uint32_t *ack);
+
 /* The number of reports stored for (device, boot_id), or -1 on error. */
 int64_t store_count_reports(store_t *s, const char *device, uint32_t boot_id);
 

@@ -813,6 +813,22 @@ bool store_ack_point(store_t *s, const char *device, uint32_t boot_id, uint32_t 
     return true;
 }
 
+bool store_stream_run(store_t *s, const char *device, uint32_t boot_id, uint32_t *low, uint32_t *ack)
+{
+    if (!check_device_id(s, device, "read ack point"))
+        return false;
+    bool found;
+    int64_t lo = 0, hi = 0;
+    if (!stream_get(s, device, boot_id, &found, &lo, &hi))
+        return false;
+    s->err[0] = '\0';
+    if (!found)
+        return false;
+    *low = (uint32_t)lo;
+    *ack = (uint32_t)hi;
+    return true;
+}
+
 int64_t store_count_reports(store_t *s, const char *device, uint32_t boot_id)
 {
     if (!check_device_id(s, device, "count reports"))

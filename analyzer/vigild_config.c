@@ -45,6 +45,7 @@ static const opt_t options[] = {
     { "policy", TEXT(policy) },
     { "feed", OPT_FEED, 0, 0, 0, 0 },
     { "ack_interval_ms", UINT(ack_interval_ms, 0, 60000) },
+    { "ack_hold_ms", UINT(ack_hold_ms, 0, 3600000) },
     { "batch_max", UINT(batch_max, 1, 100000) },
     { "batch_ms", UINT(batch_ms, 0, 10000) },
     { "queue_max", UINT(queue_max, 1, 10000000) },
@@ -70,6 +71,7 @@ void vigild_config_default(vigild_config_t *cfg)
     cfg->mqtt_keepalive = 60;
     cfg->session_expiry = 86400;
     cfg->ack_interval_ms = 200;
+    cfg->ack_hold_ms = 60000;
     cfg->batch_max = 1000;
     cfg->batch_ms = 50;
     cfg->device_report_interval = 60;

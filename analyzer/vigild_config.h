@@ -51,6 +51,7 @@ typedef struct {
     vigild_feed_t feeds[VIGILD_MAX_FEEDS];
     size_t feed_count;
     unsigned ack_interval_ms;          /* default 200 */
+    unsigned ack_hold_ms;              /* default 60000: see docs/vigild.md */
     unsigned batch_max;                /* default 1000 */
     unsigned batch_ms;                 /* default 50 */
     unsigned queue_max;                /* messages held between network and ingest thread, default 4 * batch_max */

@@ -403,6 +403,27 @@ static void test_ack_point_follows_a_new_lowest_report(void **state)
     assert_int_equal(ack(f->s, "d", 1), 6);
 }
 
+static void test_stream_run_reports_the_lowest_seq_behind_the_ack_point(void **state)
+{
+    fixture_t *f = *state;
+    uint32_t low = 99, hi = 99;
+    assert_false(store_stream_run(f->s, "d", 1, &low, &hi));
+    assert_string_equal(store_last_error(f->s), "");
+    assert_int_equal(put_report(f->s, "d", 1, 2), STORE_OK);
+    assert_int_equal(put_report(f->s, "d", 1, 3), STORE_OK);
+    assert_true(store_stream_run(f->s, "d", 1, &low, &hi));
+    assert_int_equal(low, 2);                                  /* 0 and 1 may still come */
+    assert_int_equal(hi, 3);
+    assert_int_equal(put_report(f->s, "d", 1, 0), STORE_OK);
+    assert_true(store_stream_run(f->s, "d", 1, &low, &hi));
+    assert_int_equal(low, 0);
+    assert_int_equal(hi, 0);
+    assert_int_equal(put_report(f->s, "d", 1, 1), STORE_OK);
+    assert_true(store_stream_run(f->s, "d", 1, &low, &hi));
+    assert_int_equal(low, 0);
+    assert_int_equal(hi, 3);
+}
+
 /* The definition of store.h, computed from the set of stored seqs. */
 static int64_t brute_ack(const bool *stored, size_t n)
 {
@@ -1012,6 +1033,7 @@ int main(void)
         T(test_ack_point_is_per_boot_and_per_device),
         T(test_ack_point_follows_a_new_lowest_report),
         T(test_ack_point_matches_its_definition_in_random_order),
+        T(test_stream_run_reports_the_lowest_seq_behind_the_ack_point),
         T(test_report_arguments_are_checked),
         T(test_alert_inside_window_is_merged),
         T(test_alert_outside_window_makes_a_new_row),

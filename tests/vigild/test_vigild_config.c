@@ -31,6 +31,7 @@ static void test_minimal_file_gets_documented_defaults(void **state)
     assert_int_equal(c.mqtt_port, 1883);
     assert_string_equal(c.share_group, "vigild");
     assert_int_equal(c.ack_interval_ms, 200);
+    assert_int_equal(c.ack_hold_ms, 60000);
     assert_int_equal(c.batch_max, 1000);
     assert_int_equal(c.batch_ms, 50);
     assert_int_equal(c.queue_max, 4000);
@@ -51,7 +52,7 @@ static void test_every_option_is_read_with_comments_and_blanks(void **state)
                        "mqtt_keyfile /k\nshare_group g1\ndatabase d.db\npolicy p.yaml\n"
                        "feed a.txt 3600\nfeed csv:dst_ip:https://h/f.csv\nack_interval_ms 0\n"
                        "batch_max 10\nbatch_ms 5\nqueue_max 10\ndevice_report_interval 3600\n"
-                       "log_level debug\npid_file /run/v.pid\nsession_expiry 0\nmqtt_keepalive 30";
+                       "log_level debug\npid_file /run/v.pid\nsession_expiry 0\nmqtt_keepalive 30\nack_hold_ms 0";
     assert_true(parse(text, &c, err, sizeof err));
     assert_string_equal(c.mqtt_host, "broker.example");
     assert_int_equal(c.mqtt_port, 8884);
@@ -69,6 +70,7 @@ static void test_every_option_is_read_with_comments_and_blanks(void **state)
     assert_int_equal(c.log_level, VIGILD_LOG_DEBUG);
     assert_int_equal(c.session_expiry, 0);
     assert_int_equal(c.mqtt_keepalive, 30);
+    assert_int_equal(c.ack_hold_ms, 0);
 }
 
 static void test_tls_changes_the_default_port(void **state)
