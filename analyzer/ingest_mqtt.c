@@ -32,6 +32,16 @@
 #define TICK_EVERY_MS 60000u
 #define STOP_WAIT_MS 5000u
 
+/* At most LOG_BURST lines per second about refused input, so a hostile
+ * client cannot flood the log; the counters still count everything. */
+#define LOG_BURST 20u
+
+typedef struct {
+    uint64_t second;
+    unsigned lines;
+    uint64_t suppressed;
+} log_limit_t;
+
 typedef struct msg {
     struct msg *next;
     size_t len;
@@ -70,7 +80,10 @@ struct ingest_mqtt {
     ingest_stats_t own;         /* the ingest thread's counters, copied into stats under lock */
     pthread_t thread;
 
+    log_limit_t topic_limit;    /* under `lock` */
+
     /* ingest thread only */
+    log_limit_t reject_limit;
     dev_t **buckets;
     size_t bucket_count, dev_count;
     dev_t **pending;
@@ -108,6 +121,34 @@ static struct timespec deadline_in(uint64_t ms)
         ts.tv_nsec -= 1000000000L;
     }
     return ts;
+}
+
+/* Once the second of a limiter is over: says how many lines it suppressed
+ * and opens the next second. The ingest loop calls it too, so the note
+ * comes even when the flood has stopped. */
+static void log_limit_flush(log_limit_t *l, bool final)
+{
+    uint64_t second = now_ms() / 1000u;
+    if (second == l->second && !final)
+        return;
+    if (l->suppressed)
+        vigild_log(VIGILD_LOG_WARNING, "%llu more lines about refused messages suppressed",
+                   (unsigned long long)l->suppressed);
+    l->second = second;
+    l->lines = 0;
+    l->suppressed = 0;
+}
+
+/* Whether one more line about refused input may be logged now. */
+static bool log_limit_allow(log_limit_t *l)
+{
+    log_limit_flush(l, false);
+    if (l->lines < LOG_BURST) {
+        l->lines++;
+        return true;
+    }
+    l->suppressed++;
+    return false;
 }
 
 /* ---- wire formats ---- */
@@ -165,9 +206,10 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
             in->stats.bad_topic++;
         else
             in->stats.oversize++;
+        if (log_limit_allow(&in->topic_limit))
+            vigild_log(VIGILD_LOG_WARNING, "refused message on '%.200s' (%zu bytes): %s", m->topic, len,
+                       topic_ok ? "larger than a report may be" : "not a report topic");
         pthread_mutex_unlock(&in->lock);
-        vigild_log(VIGILD_LOG_WARNING, "refused message on '%.200s' (%zu bytes): %s", m->topic, len,
-                   topic_ok ? "larger than a report may be" : "not a report topic");
         return;
     }
     msg_t *copy = malloc(sizeof *copy + len);
@@ -531,7 +573,8 @@ static void process_batch(ingest_mqtt_t *in, size_t n)
             pipeline_ingest(in->pipeline, m->device, m->data, m->len, received_at, why, sizeof why);
         uint32_t boot, seq;
         if (r == PIPELINE_REJECTED) {
-            vigild_log(VIGILD_LOG_WARNING, "rejected report from device %s: %s", m->device, why);
+            if (log_limit_allow(&in->reject_limit))
+                vigild_log(VIGILD_LOG_WARNING, "rejected report from device %s: %s", m->device, why);
             continue;
         }
         if (r == PIPELINE_ERROR) {
@@ -659,7 +702,9 @@ static void *ingest_main(void *arg)
                 vigild_log(VIGILD_LOG_ERROR, "periodic checks failed: %s", store_last_error(in->store));
         }
         wait_ms = flush_acks(in, closing);
+        log_limit_flush(&in->reject_limit, closing);
         pthread_mutex_lock(&in->lock);
+        log_limit_flush(&in->topic_limit, closing);
         pipeline_get_stats(in->pipeline, &in->own.pipeline);
         publish_stats(in, &in->own);
         pthread_mutex_unlock(&in->lock);

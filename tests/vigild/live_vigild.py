@@ -7,6 +7,7 @@ Scenarios (one ctest test each):
                 configuration is pushed retained; SIGUSR1 prints the counters
   kill          SIGKILL of vigild mid-run, restart: no report lost or stored twice
   config        configuration errors name file:line; vigild refuses to start
+  hostile       refused input counted by reason, its log lines rate-limited
   hold          a stream missing its first reports is not acked before they come
                 (or before ack_hold_ms: the device dropped them)
 
@@ -389,6 +390,36 @@ def scenario_hold(tmp, broker):
     print("hold: a run missing seq 0 is acked once seq 0 arrives, or after ack_hold_ms (%.1f s)" % waited)
 
 
+def scenario_hostile(tmp, broker):
+    """Refused input is counted by reason, logged at a bounded rate, and
+    does not stop the reports after it."""
+    db = os.path.join(tmp, "vigil.db")
+    vigild = Vigild(tmp, broker.port, db)
+    dev = FakeDevice(broker.port)
+    good = make_reports(tmp, "dev-h", os.path.join(DATA, "demo-traffic.pcapng"), ["192.0.2.1"], 9)
+    dev.client.publish("vigil/v1/%s/report" % ("x" * 129), good[0][2], qos=1)     # id too long
+    dev.client.publish("vigil/v1/dev-h/report", b"\xa0" * 70000, qos=1)         # above 65535 bytes
+    for i in range(200):
+        dev.client.publish("vigil/v1/dev-h/report", bytes([0xff, i]), qos=1)   # not CBOR
+    dev.publish("dev-h", good)
+    dev.drain(10)
+    wait_for(lambda: "more lines about refused messages suppressed" in vigild.text(), 3,
+             "the note of suppressed lines once the flood stopped")
+    if vigild.stop() != 0:
+        fail("vigild exit code")
+    c = vigild.counters()
+    want = {"rejected_bad_topic": 1, "rejected_oversize": 1, "rejected_cbor": 200, "stored": len(good),
+            "rejected": 202}
+    got = {k: c.get(k) for k in want}
+    if got != want:
+        fail("counters %r, expected %r" % (got, want))
+    logged = vigild.text().count("rejected report from device dev-h")
+    if logged > 45:
+        fail("%d rejection lines logged; expected a bounded number" % logged)
+    dev.close()
+    print("hostile: bad topic, oversize and 200 garbage reports counted by reason, %d logged" % logged)
+
+
 def scenario_config(tmp, broker):
     cases = [
         ("mqtt_host 127.0.0.1\n# comment\nbogus_option 1\n", ":3: unknown option 'bogus_option'"),
@@ -438,7 +469,7 @@ def main():
     broker = Broker(tmp)
     try:
         {"integration": scenario_integration, "kill": scenario_kill,
-         "config": scenario_config, "hold": scenario_hold}[SCENARIO](tmp, broker)
+         "config": scenario_config, "hold": scenario_hold, "hostile": scenario_hostile}[SCENARIO](tmp, broker)
     finally:
         for proc in STARTED:
             if proc.poll() is None:
