@@ -74,7 +74,11 @@ struct ingest_mqtt {
     size_t count;
     bool closing;               /* shutdown began: on_message drops */
     bool reload_policy, push_configs, connected;
-    bool thread_started, loop_started;
+    bool thread_started, net_started;
+    bool net_stop;              /* disconnecting: the network thread must not reconnect */
+    bool socket_up;             /* the initial connect succeeded (read by the network thread at start) */
+    uint64_t net_stop_ms;
+    pthread_t net_thread;
     uint64_t publishes_pending; /* QoS 1 publishes the broker has not acknowledged */
     ingest_stats_t stats;       /* the snapshot ingest_mqtt_get_stats returns */
     ingest_stats_t own;         /* the ingest thread's counters, copied into stats under lock */
@@ -776,7 +780,9 @@ ingest_mqtt_t *ingest_mqtt_new(const vigild_config_t *cfg, pipeline_t *pipeline,
     mosquitto_publish_v5_callback_set(in->mosq, on_publish);
     mosquitto_message_callback_set(in->mosq, on_message);
     mosquitto_log_callback_set(in->mosq, on_log);
-    mosquitto_reconnect_delay_set(in->mosq, 1, 30, true);
+    /* Our own network thread (network_main), so libmosquitto must not
+     * write from the publishing thread. */
+    mosquitto_threaded_set(in->mosq, true);
     int rc = MOSQ_ERR_SUCCESS;
     if (cfg->mqtt_username[0]) {
         char password[512] = "";
@@ -799,24 +805,80 @@ ingest_mqtt_t *ingest_mqtt_new(const vigild_config_t *cfg, pipeline_t *pipeline,
     return in;
 }
 
-bool ingest_mqtt_start(ingest_mqtt_t *in, char *err, size_t err_size)
+/* Connects with the session expiry on every attempt: libmosquitto's own
+ * reconnect (mosquitto_loop_start) sends CONNECT without the properties of
+ * the first one, and a session whose latest CONNECT carried no expiry ends
+ * with its connection, so the broker would stop keeping reports for us
+ * after the first network blip. */
+static int connect_v5(ingest_mqtt_t *in)
 {
     mosquitto_property *props = NULL;
-    if (mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, in->cfg.session_expiry) !=
-        MOSQ_ERR_SUCCESS) {
-        snprintf(err, err_size, "out of memory");
-        return false;
-    }
-    int rc = mosquitto_connect_bind_v5(in->mosq, in->cfg.mqtt_host, (int)in->cfg.mqtt_port,
+    int rc = mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, in->cfg.session_expiry);
+    if (rc == MOSQ_ERR_SUCCESS)
+        rc = mosquitto_connect_bind_v5(in->mosq, in->cfg.mqtt_host, (int)in->cfg.mqtt_port,
                                        (int)in->cfg.mqtt_keepalive, NULL, props);
     mosquitto_property_free_all(&props);
+    return rc;
+}
+
+static bool net_stopping(ingest_mqtt_t *in, uint64_t *since)
+{
+    pthread_mutex_lock(&in->lock);
+    bool stop = in->net_stop;
+    *since = in->net_stop_ms;
+    pthread_mutex_unlock(&in->lock);
+    return stop;
+}
+
+/* The network thread: runs libmosquitto's loop and reconnects with a
+ * backoff of 1 s doubling to 30 s, until ingest_mqtt_stop disconnects. */
+static void *network_main(void *arg)
+{
+    ingest_mqtt_t *in = arg;
+    bool up = in->socket_up;
+    unsigned backoff_ms = 0;
+    uint64_t since;
+    for (;;) {
+        if (up) {
+            int rc = mosquitto_loop(in->mosq, 200, 1);
+            bool stop = net_stopping(in, &since);
+            if (rc == MOSQ_ERR_SUCCESS && !(stop && now_ms() - since > 2000u)) {
+                backoff_ms = 0;
+                continue;
+            }
+            if (stop)
+                break;
+            up = false;
+        }
+        backoff_ms = backoff_ms ? (backoff_ms >= 15000u ? 30000u : backoff_ms * 2u) : 1000u;
+        for (unsigned waited = 0; waited < backoff_ms && !net_stopping(in, &since); waited += 100u) {
+            struct timespec pause = { 0, 100000000L };
+            nanosleep(&pause, NULL);
+        }
+        if (net_stopping(in, &since))
+            break;
+        int rc = connect_v5(in);
+        if (rc == MOSQ_ERR_SUCCESS)
+            up = true;
+        else
+            vigild_log(VIGILD_LOG_WARNING, "connect %s:%u: %s; retrying in %u s", in->cfg.mqtt_host,
+                       in->cfg.mqtt_port, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc),
+                       (backoff_ms >= 15000u ? 30000u : backoff_ms * 2u) / 1000u);
+    }
+    return NULL;
+}
+
+bool ingest_mqtt_start(ingest_mqtt_t *in, char *err, size_t err_size)
+{
+    int rc = connect_v5(in);
     if (rc == MOSQ_ERR_INVAL || rc == MOSQ_ERR_NOMEM) {
         snprintf(err, err_size, "connect %s:%u: %s", in->cfg.mqtt_host, in->cfg.mqtt_port, mosquitto_strerror(rc));
         return false;
     }
-    if (rc != MOSQ_ERR_SUCCESS)
-        /* The network thread retries with backoff: a broker that starts
-         * after vigild is normal at boot. */
+    in->socket_up = rc == MOSQ_ERR_SUCCESS;
+    if (!in->socket_up)
+        /* The network thread retries: a broker that starts after vigild is
+         * normal at boot. */
         vigild_log(VIGILD_LOG_WARNING, "connect %s:%u: %s; retrying", in->cfg.mqtt_host, in->cfg.mqtt_port,
                    rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
     if (pthread_create(&in->thread, NULL, ingest_main, in) != 0) {
@@ -824,12 +886,11 @@ bool ingest_mqtt_start(ingest_mqtt_t *in, char *err, size_t err_size)
         return false;
     }
     in->thread_started = true;
-    rc = mosquitto_loop_start(in->mosq);
-    if (rc != MOSQ_ERR_SUCCESS) {
-        snprintf(err, err_size, "mosquitto_loop_start: %s", mosquitto_strerror(rc));
+    if (pthread_create(&in->net_thread, NULL, network_main, in) != 0) {
+        snprintf(err, err_size, "cannot start the network thread");
         return false;
     }
-    in->loop_started = true;
+    in->net_started = true;
     return true;
 }
 
@@ -854,7 +915,7 @@ void ingest_mqtt_stop(ingest_mqtt_t *in)
         pthread_join(in->thread, NULL);
         in->thread_started = false;
     }
-    if (in->loop_started) {
+    if (in->net_started) {
         /* Give the broker the acks just published before leaving. */
         pthread_mutex_lock(&in->lock);
         struct timespec dl = deadline_in(STOP_WAIT_MS);
@@ -862,13 +923,17 @@ void ingest_mqtt_stop(ingest_mqtt_t *in)
             if (pthread_cond_timedwait(&in->published, &in->lock, &dl) == ETIMEDOUT)
                 break;
         uint64_t left = in->publishes_pending;
+        in->net_stop = true;
+        in->net_stop_ms = now_ms();
         pthread_mutex_unlock(&in->lock);
         if (left)
             vigild_log(VIGILD_LOG_WARNING, "%llu acks or configurations not confirmed by the broker at exit",
                        (unsigned long long)left);
+        /* The DISCONNECT keeps the session (its expiry came with CONNECT);
+         * the network thread writes it and ends. */
         mosquitto_disconnect_v5(in->mosq, MQTT_RC_NORMAL_DISCONNECTION, NULL);
-        mosquitto_loop_stop(in->mosq, false);
-        in->loop_started = false;
+        pthread_join(in->net_thread, NULL);
+        in->net_started = false;
     }
 }
 

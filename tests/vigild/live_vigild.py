@@ -7,6 +7,7 @@ Scenarios (one ctest test each):
                 configuration is pushed retained; SIGUSR1 prints the counters
   kill          SIGKILL of vigild mid-run, restart: no report lost or stored twice
   config        configuration errors name file:line; vigild refuses to start
+  session       the broker keeps vigild's session across a reconnect and a stop
   hostile       refused input counted by reason, its log lines rate-limited
   hold          a stream missing its first reports is not acked before they come
                 (or before ack_hold_ms: the device dropped them)
@@ -420,6 +421,39 @@ def scenario_hostile(tmp, broker):
     print("hostile: bad topic, oversize and 200 garbage reports counted by reason, %d logged" % logged)
 
 
+def scenario_session(tmp, broker):
+    """The broker keeps vigild's session (and the reports for it) while vigild
+    is down, also after vigild had to reconnect: every CONNECT carries the
+    session expiry. The device never re-sends here, so only the broker's
+    session can deliver what was published while vigild was away."""
+    db = os.path.join(tmp, "vigil.db")
+    vigild = Vigild(tmp, broker.port, db, "s1")
+    # Another client with vigild's id takes the session over: the broker
+    # drops vigild, which reconnects.
+    impostor = mqtt.Client(client_id="vigild-test", protocol=mqtt.MQTTv5)
+    impostor.connect("127.0.0.1", broker.port, clean_start=False)
+    impostor.loop_start()
+    wait_for(lambda: "disconnected from" in vigild.text(), 5, "vigild dropped by the takeover")
+    impostor.loop_stop()
+    impostor.disconnect()
+    wait_for(lambda: vigild.text().count("subscribed to") >= 2, 10, "vigild reconnected and subscribed")
+    if vigild.stop() != 0:
+        fail("vigild exit code")
+    dev = FakeDevice(broker.port, resend_s=1000)
+    reports = make_reports(tmp, "dev-s", os.path.join(DATA, "demo-traffic.pcapng"), ["192.0.2.1"], 11)
+    dev.publish("dev-s", reports)
+    time.sleep(0.5)
+    vigild2 = Vigild(tmp, broker.port, db, "s2")
+    wait_for(lambda: dev.pending() == 0, 10, "the reports kept by the broker while vigild was down")
+    if vigild2.stop() != 0:
+        fail("vigild exit code")
+    if "(session resumed)" not in vigild2.text():
+        fail("the session was not resumed:\n" + vigild2.text())
+    check_stored_once(db, {"dev-s": reports})
+    dev.close()
+    print("session: after a reconnect and a stop, the broker kept %d reports for vigild" % len(reports))
+
+
 def scenario_config(tmp, broker):
     cases = [
         ("mqtt_host 127.0.0.1\n# comment\nbogus_option 1\n", ":3: unknown option 'bogus_option'"),
@@ -469,7 +503,8 @@ def main():
     broker = Broker(tmp)
     try:
         {"integration": scenario_integration, "kill": scenario_kill,
-         "config": scenario_config, "hold": scenario_hold, "hostile": scenario_hostile}[SCENARIO](tmp, broker)
+         "config": scenario_config, "hold": scenario_hold, "hostile": scenario_hostile,
+         "session": scenario_session}[SCENARIO](tmp, broker)
     finally:
         for proc in STARTED:
             if proc.poll() is None:
