@@ -483,10 +483,27 @@ def scenario_config(tmp, broker):
     r = subprocess.run([VIGILD, "--config", path], capture_output=True, text=True, timeout=10)
     if r.returncode != 2 or (policy + ":") not in r.stderr:
         fail("broken policy: exit %d, stderr %r" % (r.returncode, r.stderr))
-    # SIGHUP with a broken policy keeps the running one.
+    # --check accepts a good file and starts nothing.
+    path = os.path.join(tmp, "good.conf")
+    with open(path, "w") as f:
+        f.write("database %s\npolicy %s\n" % (os.path.join(tmp, "never.db"), os.path.join(DATA, "policy.yaml")))
+    r = subprocess.run([VIGILD, "--config", path, "--check"], capture_output=True, text=True, timeout=10)
+    if r.returncode != 0 or "configuration OK" not in r.stdout or os.path.exists(os.path.join(tmp, "never.db")):
+        fail("--check: exit %d, stdout %r" % (r.returncode, r.stdout))
+    # SIGHUP with a broken policy keeps the running one; a broken feed keeps
+    # its last good indicators; pid_file lives as long as vigild.
     good = os.path.join(tmp, "policy.yaml")
     shutil.copy(os.path.join(DATA, "policy.yaml"), good)
-    vigild = Vigild(tmp, broker.port, os.path.join(tmp, "v.db"), "hup", policy=good)
+    feed = os.path.join(tmp, "local-feed.txt")
+    shutil.copy(os.path.join(DATA, "feeds/c2-blocklist.txt"), feed)
+    pid_file = os.path.join(tmp, "vigild.pid")
+    vigild = Vigild(tmp, broker.port, os.path.join(tmp, "v.db"), "hup", policy=good,
+                    extra="feed %s\npid_file %s\n" % (feed, pid_file))
+    with open(pid_file) as f:
+        if int(f.read()) != vigild.proc.pid:
+            fail("pid_file does not hold vigild's pid")
+    with open(feed, "w") as f:
+        f.write("198.51.100.1\nnot-an-address\n")
     vigild.proc.send_signal(signal.SIGHUP)
     wait_for(lambda: "policy %s reloaded" % good in vigild.text(), 5, "policy reload")
     with open(good, "w") as f:
@@ -495,9 +512,15 @@ def scenario_config(tmp, broker):
     wait_for(lambda: "keeping the running policy" in vigild.text(), 5, "broken policy refused")
     if ("policy %s:" % good) not in vigild.text():
         fail("broken policy on SIGHUP not named with file:line:\n" + vigild.text())
+    wait_for(lambda: "feed local-feed: line 2" in vigild.text(), 5, "the broken feed named with its line")
+    if "keeping its last good indicators" not in vigild.text():
+        fail("a broken feed on SIGHUP was not reported as kept:\n" + vigild.text())
     if vigild.proc.poll() is not None or vigild.stop() != 0:
         fail("vigild did not survive a broken policy")
-    print("config: %d broken files refused with file:line; broken policy at start and on SIGHUP" % len(cases))
+    if os.path.exists(pid_file):
+        fail("pid_file left behind after a clean exit")
+    print("config: %d broken files refused with file:line; --check; broken policy at start and on SIGHUP; "
+          "broken feed on SIGHUP; pid_file" % len(cases))
 
 
 def main():
