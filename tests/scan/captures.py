@@ -167,20 +167,30 @@ def intel(d, src):
                               ("remote_not_allowed", "udp:2001:db8:1::5")])
 
 
-def mapped(d, src):
-    """IPv4-mapped remotes in IPv6 packets: judged, matched and reported
-    as the IPv4 addresses they map."""
+def mapped_capture(d):
     c = Capture()
     c.session(5, DEV6, 50001, "::ffff:203.0.113.66", 443, up=[100], down=[100])
     c.session(15, "::ffff:203.0.113.77", 40000, DEV6, 8883, up=[50])
     c.session(25, DEV6, 50002, "::ffff:198.51.100.20", 8883, up=[50])
     cap = os.path.join(d, "mapped.pcap")
     c.write(cap)
-    return Scenario(cap, intel=[os.path.join(src, "data", "feeds", "c2-blocklist.txt")],
-                    policy=write(d, "policy.yaml", SENSORS_POLICY),
-                    must=[("threat_intel", "tcp:203.0.113.66"), ("remote_not_allowed", "tcp:203.0.113.66"),
+    return cap
+
+
+def mapped(d, src):
+    """IPv4-mapped remotes in IPv6 packets are judged and reported as the
+    IPv4 addresses they map (docs/policy.md)."""
+    return Scenario(mapped_capture(d), policy=write(d, "policy.yaml", SENSORS_POLICY),
+                    must=[("remote_not_allowed", "tcp:203.0.113.66"),
                           ("remote_not_allowed", "tcp:203.0.113.77")],
                     must_not=[("remote_not_allowed", "tcp:198.51.100.20")])
+
+
+def mapped_intel(d, src):
+    """An IPv4-mapped remote matches its IPv4 indicator, and the alert names
+    the remote as remote_not_allowed does for the same flow: as IPv4."""
+    return Scenario(mapped_capture(d), intel=[os.path.join(src, "data", "feeds", "c2-blocklist.txt")],
+                    must=[("threat_intel", "tcp:203.0.113.66")])
 
 
 ALLOWLIST_POLICY = """version: 1
@@ -238,6 +248,52 @@ def allowlist(d, src):
                           ("insecure_listener", "tcp:80"), ("insecure_listener", "udp:5683")],
                     must_not=[("listener_not_allowed", "tcp:8883"), ("listener_not_allowed", "udp:5683"),
                               ("remote_not_allowed", "tcp:198.51.100.5")])
+
+
+CONTINUITY_POLICY = """version: 1
+groups:
+  - name: sensors
+    members:
+      ids: ["demo-*"]
+    rules:
+      remote_cidrs_allowed:
+        cidrs: [198.51.100.0/24]
+      ranges:
+        - { metric: inbound_attempts, window: 60, max: 0, severity: low }
+"""
+
+
+def continuity(d, src):
+    """Flows that outlive their report period keep their initiator, even
+    when a later period starts with a packet the other way: an outbound UDP
+    exchange and an accepted TCP session, over four periods, and a TCP
+    session opened by the device whose SYN is in the first period only.
+    Only the first period holds an inbound attempt (the accepted SYN)."""
+    c = Capture()
+    # Period 0 starts with the device's datagram; periods 1 to 3 start with
+    # the remote's answer (each period closes at its first packet 60 s or
+    # more after its start).
+    c.udp(1, DEV4, 40000, "203.0.113.10", 5000, 100)
+    for m in range(1, 4):
+        c.udp(m * 60 + 1, "203.0.113.10", 5000, DEV4, 40000, 100)
+        c.udp(m * 60 + 1.5, DEV4, 40000, "203.0.113.10", 5000, 100)
+    c.tcp(3, "203.0.113.20", 41000, DEV4, 8883, "S")
+    c.tcp(3.01, DEV4, 8883, "203.0.113.20", 41000, "SA")
+    c.tcp(3.02, "203.0.113.20", 41000, DEV4, 8883, "A")
+    for m in range(1, 4):
+        c.tcp(m * 60 + 2, DEV4, 8883, "203.0.113.20", 41000, "PA", 500)
+        c.tcp(m * 60 + 2.01, "203.0.113.20", 41000, DEV4, 8883, "A")
+    c.tcp(4, DEV4, 50000, "203.0.113.30", 443, "S")
+    c.tcp(4.01, "203.0.113.30", 443, DEV4, 50000, "SA")
+    c.tcp(4.02, DEV4, 50000, "203.0.113.30", 443, "A")
+    for m in range(1, 4):
+        c.tcp(m * 60 + 3, "203.0.113.30", 443, DEV4, 50000, "PA", 700)
+        c.tcp(m * 60 + 3.01, DEV4, 50000, "203.0.113.30", 443, "A")
+    cap = os.path.join(d, "continuity.pcap")
+    c.write(cap)
+    return Scenario(cap, policy=write(d, "policy.yaml", CONTINUITY_POLICY),
+                    must=[("remote_not_allowed", "udp:203.0.113.10"), ("remote_not_allowed", "tcp:203.0.113.20"),
+                          ("remote_not_allowed", "tcp:203.0.113.30"), ("range_inbound_attempts", "60s:max")])
 
 
 def midstream(d, src):
@@ -432,6 +488,7 @@ def plaintext(d, src):
     c.session(11, DEV4, 50005, "198.51.100.35", 443, up=[30])   # TLS: nothing
     c.session(12, "198.51.100.40", 41000, DEV4, 80, up=[100])   # accepted HTTP
     c.session(13, "198.51.100.41", 41001, DEV4, 502, up=[12])   # accepted Modbus
+    c.udp(14, "198.51.100.42", 5683, DEV4, 5683, 20)             # a CoAP peer's request
     cap = os.path.join(d, "plaintext.pcap")
     c.write(cap)
     return Scenario(cap, policy=write(d, "policy.yaml", PLAINTEXT_POLICY), firmware="1.9.2",
@@ -515,6 +572,7 @@ def link_scope(d, src):
                               ("remote_not_allowed", "icmpv6:fe80::1")])
 
 
-SCENARIOS = {f.__name__: f for f in (demo, intel, mapped, allowlist, midstream, ranges,
+SCENARIOS = {f.__name__: f for f in (demo, intel, mapped, mapped_intel, allowlist, continuity,
+                                     midstream, ranges,
                                      ranges_late_start, failed_tcp, failed_tcp_straddle,
                                      plaintext, clean, link_scope)}
