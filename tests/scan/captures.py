@@ -366,6 +366,34 @@ def ranges(d, src):
                           ("range_packets_out", "60s:min"), ("range_packets_out", "60s:max")])
 
 
+DEDUP_POLICY = """version: 1
+hygiene:
+  alert_window: 3600
+groups:
+  - name: sensors
+    members:
+      ids: ["demo-*"]
+    hygiene:
+      alert_window: 600
+    rules:
+      remote_cidrs_allowed: { cidrs: [198.51.100.0/24] }
+"""
+
+
+def dedup_window(d, src):
+    """Alerts are one line per key only within the group's alert_window
+    (600 s here, overriding the top level's 3600 s) of the line's last
+    time: flows to one remote at 0, 5 and 8 minutes are one line (each
+    within 600 s of the one before), at 19 minutes a new line."""
+    c = Capture()
+    for t in (0, 300, 480, 1140):
+        c.udp(t, DEV4, 40000 + t, "203.0.113.10", 5000, 10)
+    cap = os.path.join(d, "dedup.pcap")
+    c.write(cap)
+    return Scenario(cap, policy=write(d, "policy.yaml", DEDUP_POLICY),
+                    must=[("remote_not_allowed", "udp:203.0.113.10")])
+
+
 LATE_POLICY = """version: 1
 groups:
   - name: sensors
@@ -573,6 +601,6 @@ def link_scope(d, src):
 
 
 SCENARIOS = {f.__name__: f for f in (demo, intel, mapped, mapped_intel, allowlist, continuity,
-                                     midstream, ranges,
+                                     midstream, dedup_window, ranges,
                                      ranges_late_start, failed_tcp, failed_tcp_straddle,
                                      plaintext, clean, link_scope)}

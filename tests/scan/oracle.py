@@ -786,11 +786,15 @@ class Analyzer:
 
 
 def expected(capture, device_addrs, device_id, intel_specs=(), policy_path=None, interval=60,
-             firmware=None):
+             firmware=None, order=None):
     """The findings `vigil scan` must print, each a dict of the JSON keys
-    (values may be AnyOf) plus `value` (a range alert's metric value)."""
+    (values may be AnyOf) plus `value` (a range alert's metric value).
+    `order` (a list of sequence numbers) analyses the device's reports in
+    that order instead, as `vigil analyze` would a reordered file."""
     frames = read_capture(capture)
     reports = run_device(frames, [parse_addr(a) for a in device_addrs], interval)
+    if order is not None:
+        reports = [reports[i] for i in order]
     indicators = []
     for spec in intel_specs:
         indicators += load_feed(spec)
