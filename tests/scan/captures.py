@@ -569,7 +569,8 @@ def link_scope(d, src):
     """The device's own link: multicast (mDNS, SSDP), limited broadcast,
     IPv4 link-local, IPv6 link-local, and ICMPv6 neighbour discovery and
     MLD even with a global address, are never remote_not_allowed; an ICMPv6
-    echo to the same global address and an IPv4 directed broadcast are."""
+    echo to the same global address, an IPv4 directed broadcast and an
+    IPv4 ICMP message whose type number is ND's in ICMPv6 are."""
     c = Capture()
     c.udp(1, DEV4, 5353, "224.0.0.251", 5353, 40)
     c.udp(2, DEV4, 40000, "239.255.255.250", 1900, 90)
@@ -587,11 +588,14 @@ def link_scope(d, src):
     c.add(80, IPv6(src=DEV6, dst="fe80::1") / ICMPv6EchoRequest(id=8, seq=1))
     c.udp(81, DEV4, 40002, "198.51.100.255", 9999, 10)
     c.udp(82, DEV6, 40003, "ff05::fb", 5353, 10)
+    # IPv4 ICMP of type 133 (router solicitation only in ICMPv6): judged.
+    c.add(83, IP(src=DEV4, dst="203.0.113.7") / ICMP(type=133, code=0))
     cap = os.path.join(d, "link.pcap")
     c.write(cap)
     return Scenario(cap, policy=write(d, "policy.yaml", LINK_POLICY),
                     must=[("remote_not_allowed", "icmpv6:2001:db8:5::1"),
-                          ("remote_not_allowed", "udp:198.51.100.255")],
+                          ("remote_not_allowed", "udp:198.51.100.255"),
+                          ("remote_not_allowed", "icmp:203.0.113.7")],
                     must_not=[("remote_not_allowed", "udp:224.0.0.251"),
                               ("remote_not_allowed", "udp:255.255.255.255"),
                               ("remote_not_allowed", "udp:169.254.7.7"),
