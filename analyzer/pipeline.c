@@ -246,8 +246,16 @@ static void raise_intel(pipeline_t *p, const report_t *r, const report_flow_t *f
     a.time = (int64_t)f->last_seen;
     a.first_time = (int64_t)f->first_seen;
     a.proto = f->proto;
+    /* An IPv4-mapped remote is the IPv4 address it maps, as the lookup and
+     * remote_not_allowed see it: one remote, one key, one spelling. */
+    static const uint8_t v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
     a.family = f->family;
-    memcpy(a.remote_addr, f->remote_addr, sizeof a.remote_addr);
+    if (f->family == 6 && memcmp(f->remote_addr, v4_mapped, sizeof v4_mapped) == 0) {
+        a.family = 4;
+        memcpy(a.remote_addr, f->remote_addr + 12, 4);
+    } else {
+        memcpy(a.remote_addr, f->remote_addr, sizeof a.remote_addr);
+    }
     a.remote_port = f->remote_port;
     a.local_port = f->local_port;
     a.direction = outbound ? ALERT_DIR_OUTBOUND : ALERT_DIR_INBOUND;
@@ -256,14 +264,14 @@ static void raise_intel(pipeline_t *p, const report_t *r, const report_flow_t *f
     say(a.indicator_feed, sizeof a.indicator_feed, "%s", m->feed);
     say(a.indicator_category, sizeof a.indicator_category, "%s", m->category);
     char remote[64];
-    report_format_addr(f->family, f->remote_addr, remote, sizeof remote);
+    report_format_addr(a.family, a.remote_addr, remote, sizeof remote);
     say(a.key, sizeof a.key, "%s:%s", proto_text(f->proto, f->family), remote);
     a.count = 1;
     char more[48] = "";
     if (total > 1)
         say(more, sizeof more, "; %zu indicators in all", total);
     char endpoint[80];
-    if (f->family == 6)
+    if (a.family == 6)
         say(endpoint, sizeof endpoint, "[%s]", remote);
     else
         say(endpoint, sizeof endpoint, "%s", remote);
