@@ -17,7 +17,6 @@ import json
 import os
 import re
 import struct
-import subprocess
 import sys
 import tempfile
 
@@ -64,8 +63,7 @@ class Case:
         return os.path.join(self.tmp, name)
 
     def run(self, *args):
-        p = subprocess.run([self.vigil] + list(args), capture_output=True, text=True, timeout=60)
-        return p.returncode, p.stdout, p.stderr
+        return run_scan.run([self.vigil] + list(args))
 
     def scenario(self, name):
         d = self.path(name)
@@ -81,9 +79,9 @@ class Case:
             args += ["--firmware", s.firmware]
         if boot_id is not None:
             args += ["--boot-id", str(boot_id)]
-        p = subprocess.run(args, capture_output=True, text=True, timeout=60)
-        if p.returncode != 0:
-            raise RuntimeError("vigil-agent failed: %s" % p.stderr)
+        rc, _, err = run_scan.run(args)
+        if rc != 0:
+            raise RuntimeError("vigil-agent failed: %s" % err)
         return out
 
     def analyze(self, files, s=None, db=None, json_out=True, policy=None, intel=None):
@@ -599,8 +597,8 @@ def case_missing_db(c):
         c.check(rc == 2 and db in err and not os.path.exists(db) and out == "",
                 "vigil %s: exit 2, names the file, creates nothing" % " ".join(full), "exit %d %s" % (rc, err))
     env = dict(os.environ, VIGIL_DB=db)
-    p = subprocess.run([c.vigil, "alerts", "--json"], capture_output=True, text=True, env=env, timeout=60)
-    c.check(p.returncode == 2 and not os.path.exists(db), "VIGIL_DB naming a missing file: exit 2", p.stderr)
+    rc, _, err = run_scan.run([c.vigil, "alerts", "--json"], env=env)
+    c.check(rc == 2 and not os.path.exists(db), "VIGIL_DB naming a missing file: exit 2", err)
 
 
 CASES = {name[5:]: f for name, f in globals().items() if name.startswith("case_")}
@@ -613,7 +611,11 @@ def main():
     name, vigil, agent, src = sys.argv[1:]
     with tempfile.TemporaryDirectory(prefix="vigil-analyze-") as tmp:
         c = Case(name, vigil, agent, src, tmp)
-        CASES[name](c)
+        try:
+            CASES[name](c)
+        except run_scan.SanitizerError as e:
+            print("FAIL %s: sanitizer error:\n%s" % (name, e))
+            return 1
         return 1 if c.failures else 0
 
 

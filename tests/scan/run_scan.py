@@ -42,8 +42,17 @@ def scan_args(vigil, s):
     return args
 
 
-def run(args):
-    p = subprocess.run(args, capture_output=True, text=True, timeout=60)
+SANITIZER_WORDS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+class SanitizerError(Exception):
+    """A sanitizer build reported an error (its exit code may look like 1)."""
+
+
+def run(args, env=None):
+    p = subprocess.run(args, capture_output=True, text=True, timeout=60, env=env)
+    if any(w in p.stderr for w in SANITIZER_WORDS):
+        raise SanitizerError("%s\n%s" % (" ".join(args), p.stderr))
     return p.returncode, p.stdout, p.stderr
 
 
@@ -243,9 +252,13 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     name, vigil, src = sys.argv[1:]
-    if name == "errors":
-        return check_errors(vigil, src)
-    return check_scenario(name, vigil, src)
+    try:
+        if name == "errors":
+            return check_errors(vigil, src)
+        return check_scenario(name, vigil, src)
+    except SanitizerError as e:
+        print("FAIL %s: sanitizer error:\n%s" % (name, e))
+        return 1
 
 
 if __name__ == "__main__":
