@@ -194,12 +194,16 @@ def case_replay(c):
     boot = cbor2.loads(recs[1])[2]
 
     def add_c2_flow(r):
-        # A TCP flow the device opened to 198.18.7.99 (in c2-blocklist's /24).
+        # A TCP flow the device opened to 198.18.7.99 (in c2-blocklist's /24),
+        # other system information, and a period ending a day later.
         r[10].append([0, bytes([198, 18, 7, 99]), 50999, 443, 100, 100, 1, 1, 0, 0])
+        r[12] = {0: "forged-os", 4: "0.0.1", 6: "6.6.6"}
+        r[5] += 86400
     forged = write_records(c.path("forged.bin"), [alter(recs[1], add_c2_flow)])
     db = c.path("vigil.db")
     c.analyze([rep], s, db)
     alerts_before = c.run("alerts", "--db", db, "--json")[1]
+    devices_before = c.run("devices", "--db", db, "--json")[1]
     rc, out, err = c.analyze([forged], s, db)
     st = summary(err)
     c.check(st is not None and st["replayed"] == 1 and st["stored"] == 0,
@@ -219,6 +223,10 @@ def case_replay(c):
     c.check(alerts_after == alerts_before and "198.18.7.99" not in alerts_after,
             "the replayed copy is not analysed: the alerts are unchanged, nothing for 198.18.7.99",
             alerts_after)
+    devices_after = c.run("devices", "--db", db, "--json")[1]
+    c.check(devices_after == devices_before,
+            "the replayed copy does not update the device (versions, last seen, report count)",
+            "before:\n%s\nafter:\n%s" % (devices_before, devices_after))
 
 
 OOO_POLICY = """version: 1
