@@ -371,6 +371,8 @@ bool pipeline_ack_point(pipeline_t *p, const char *device, uint32_t boot_id, uin
 
 /* ---- the report ---- */
 
+static void window_for_device(pipeline_t *p, const char *device);
+
 static pipeline_result_t fail(pipeline_t *p, char *why, size_t why_size)
 {
     unit_rollback(p);
@@ -429,14 +431,13 @@ pipeline_result_t pipeline_ingest(pipeline_t *p, const char *topic_device, const
         bool same = store_report_matches(p->store, r->device_id, r->boot_id, r->seq, buf, len);
         pipeline_result_t result = PIPELINE_DUPLICATE;
         if (!same) {
-            const store_device_t *d = registry_observe(p->registry, p->policy, r, seen_at);
-            if (d) {
-                snprintf(p->group, sizeof p->group, "%s", d->group);
-                p->window = policy_hygiene(p->policy, p->group)->alert_window;
-                hygiene_out_t out = { on_finding, on_clear, p };
-                hygiene_replayed(p->hygiene, r, &out);
-            }
-            if (!d || p->failed) {
+            /* Not analysed: the registry must not take the replayed copy's
+             * versions, times or count (registry_observe is for new
+             * reports); only its group's dedup window is needed. */
+            window_for_device(p, r->device_id);
+            hygiene_out_t out = { on_finding, on_clear, p };
+            hygiene_replayed(p->hygiene, r, &out);
+            if (p->failed) {
                 report_free(r);
                 return fail(p, why, why_size);
             }
