@@ -395,6 +395,16 @@ def dedup_window(d, src):
                     must=[("remote_not_allowed", "udp:203.0.113.10")])
 
 
+def ranges_short_periods(d, src):
+    """The same traffic with 17 s report periods (--interval 17): periods
+    no longer line up with the windows and flows are split over more
+    reports; everything a report carries counts in the window of its
+    period's start."""
+    s = ranges(d, src)
+    s.interval = 17
+    return s
+
+
 LATE_POLICY = """version: 1
 groups:
   - name: sensors
@@ -607,6 +617,6 @@ def link_scope(d, src):
 
 
 SCENARIOS = {f.__name__: f for f in (demo, intel, mapped, mapped_intel, allowlist, continuity,
-                                     midstream, dedup_window, ranges,
+                                     midstream, dedup_window, ranges, ranges_short_periods,
                                      ranges_late_start, failed_tcp, failed_tcp_straddle,
                                      plaintext, clean, link_scope)}
