@@ -196,6 +196,25 @@ static void hygiene_settings_of(const policy_t *policy, const char *group, hygie
     out->clock_skew_max = h->clock_skew_max;
 }
 
+/* A device met for the first time by this process starts from what the
+ * store holds for it, so another run's recommendations are withdrawn when
+ * their cause goes and not raised again. */
+static void seed_row(void *user, const alert_t *a)
+{
+    hygiene_seed(user, a->device, a->type, a->key);
+}
+
+static bool seed_hygiene(pipeline_t *p, const char *device)
+{
+    if (hygiene_has_device(p->hygiene, device))
+        return true;
+    store_query_t q = { device, ALERT_KIND_RECOMMENDATION, INT64_MIN, 0 };
+    bool ok = store_list_alerts(p->store, &q, seed_row, p->hygiene);
+    /* Known even with no recommendation, so the store is asked once. */
+    hygiene_seed(p->hygiene, device, "", "");
+    return ok;
+}
+
 /* ---- threat intelligence ---- */
 
 static bool reserve_queries(pipeline_t *p, size_t n)
@@ -469,6 +488,8 @@ pipeline_result_t pipeline_ingest(pipeline_t *p, const char *topic_device, const
     hygiene_settings_t settings;
     hygiene_settings_of(p->policy, p->group, &settings);
     hygiene_out_t out = { on_finding, on_clear, p };
+    if (!seed_hygiene(p, r->device_id))
+        p->failed = true;
     hygiene_report(p->hygiene, &settings, r, received_at, &out);
 
     if (p->failed || !unit_commit(p)) {
@@ -485,6 +506,17 @@ typedef struct {
     pipeline_t *p;
     hygiene_settings_t settings;
 } settings_lookup_t;
+
+static bool missing_in_store(void *user, const char *device, uint32_t boot_id, uint32_t *low, uint32_t *high,
+                             uint64_t *missing)
+{
+    settings_lookup_t *l = user;
+    if (store_stream_span(l->p->store, device, boot_id, low, high, missing))
+        return true;
+    if (store_last_error(l->p->store)[0])
+        l->p->failed = true;
+    return false;
+}
 
 static const hygiene_settings_t *settings_for(void *user, const char *device)
 {
@@ -517,7 +549,8 @@ bool pipeline_tick(pipeline_t *p, int64_t now, bool final)
     p->failed = false;
     settings_lookup_t lookup = { p, { { 0 }, { 0 }, { 0 }, 0, 0 } };
     hygiene_out_t out = { on_tick_finding, on_clear, p };
-    hygiene_tick(p->hygiene, now, settings_for, &lookup, &out);
+    hygiene_tick_t how = { settings_for, missing_in_store, &lookup };
+    hygiene_tick(p->hygiene, now, &how, &out);
     if (final)
         policy_eval_flush(p->eval, p->policy, on_tick_finding, p);
     if (p->failed || !unit_commit(p)) {
