@@ -46,6 +46,7 @@ typedef struct {
 typedef struct {
     uint32_t boot_id;
     uint32_t seq;
+    unsigned long long messages;    /* acks merged into this one */
 } queued_ack_t;
 
 /* A report of the outbox as this uplink last sent it. */
@@ -372,6 +373,7 @@ static void uplink__take_ack(mqtt_uplink_t *u, const struct mosquitto_message *m
     if (u->ack_count > 0 && u->acks[last].boot_id == boot_id) {
         if (seq > u->acks[last].seq)
             u->acks[last].seq = seq;
+        u->acks[last].messages++;
     } else {
         if (u->ack_count == ACK_QUEUE) {
             u->ack_head = (u->ack_head + 1) % ACK_QUEUE;
@@ -381,6 +383,7 @@ static void uplink__take_ack(mqtt_uplink_t *u, const struct mosquitto_message *m
         queued_ack_t *a = &u->acks[(u->ack_head + u->ack_count) % ACK_QUEUE];
         a->boot_id = boot_id;
         a->seq = seq;
+        a->messages = 1;
         u->ack_count++;
     }
     pthread_mutex_unlock(&u->lock);
@@ -736,12 +739,12 @@ static void uplink__drain_inbound(mqtt_uplink_t *u, vigil_ctx_t *ctx, uint32_t b
     unsigned long long received = 0, ignored = 0, released = 0;
     for (size_t i = 0; i < nacks; i++) {
         if (acks[i].boot_id != boot_id) {
-            ignored++;
+            ignored += acks[i].messages;
             uplink__log("ack for boot %u ignored (this boot is %u)", (unsigned)acks[i].boot_id,
                         (unsigned)boot_id);
             continue;
         }
-        received++;
+        received += acks[i].messages;
         released += vigil_outbox_release(ctx, acks[i].seq);
     }
     if (nacks) {
