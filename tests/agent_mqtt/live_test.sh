@@ -11,6 +11,9 @@
 #                   rejected, counted (config_rejected in the reports), and the
 #                   running configuration stays
 #   other_boot      acks for another boot id release nothing
+#   signal          SIGINT/SIGTERM: the period is flushed and acknowledged
+#                   within a few seconds, with a summary (live on lo as root,
+#                   and a replay)
 #   usage           --mqtt option errors (no broker needed)
 # It starts and kills its own broker and analyzer; nothing else is touched.
 #
@@ -271,6 +274,45 @@ other_boot)
   check "the agent ignored every one" '[ "$(summary_num "of another boot ignored")" -eq "$(field "a[\"acks_sent\"]")" ]'
   check "none was taken as this boot's" 'grep -q "acks: 0 of this boot" "$work/agent.err"'
   check "all $want reports still held" 'grep -q "0 acknowledged, $want still held" "$work/agent.err"'
+  ;;
+
+signal)
+  if [ "$(id -u)" -ne 0 ]; then echo "SKIP: live capture needs root"; exit 77; fi
+  start_broker
+  start_analyzer --mode ack
+  "$agent" --iface lo --device-id dev-live --interval 1 --mqtt "mqtt://127.0.0.1:$port" \
+    >"$work/agent.out" 2>"$work/agent.err" &
+  agent_pid=$!
+  sleep 2.5
+  kill -INT "$agent_pid"
+  t0=$(date +%s%N)
+  rc=0
+  wait "$agent_pid" || rc=$?
+  agent_pid=
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  made=$(summary_num "reports made")
+  check "live, SIGINT: exit 0 with every report acknowledged" \
+    '[ "$rc" -eq 0 ] && grep -q "all $made reports acknowledged" "$work/agent.err"'
+  check "live, SIGINT: the last period was flushed too ($made reports in 2.5 s)" '[ "$made" -ge 3 ]'
+  check "live, SIGINT: prompt exit (${ms} ms)" '[ "$ms" -lt 3000 ]'
+  # The broker gone: the agent tries for a few seconds, then says what is held.
+  "$agent" --iface lo --device-id dev-live2 --interval 1 --mqtt "mqtt://127.0.0.1:$port" \
+    >"$work/agent.out" 2>"$work/agent.err" &
+  agent_pid=$!
+  sleep 1.5
+  kill_broker
+  sleep 1
+  kill -TERM "$agent_pid"
+  t0=$(date +%s%N)
+  rc=0
+  wait "$agent_pid" || rc=$?
+  agent_pid=
+  ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+  check "live, SIGTERM without a broker: exit 1, saying how many are held" \
+    '[ "$rc" -eq 1 ] && grep -Eq "[1-9][0-9]* reports not acknowledged \([1-9][0-9]* still held" "$work/agent.err"'
+  check "live, SIGTERM without a broker: gave up after a few seconds (${ms} ms)" \
+    '[ "$ms" -ge 4000 ] && [ "$ms" -lt 9000 ]'
+  stop_analyzer
   ;;
 
 usage)
