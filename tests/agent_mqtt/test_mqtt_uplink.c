@@ -67,6 +67,11 @@ static const ack_vector_t ack_vectors[] = {
     {"an array", "83 01 02 03", false, 0, 0},
     {"a bare integer", "01", false, 0, 0},
     {"a reserved additional-info byte", "a3 00 01 01 1c 02 02", false, 0, 0},
+    /* Headers announcing huge items must cost nothing (found by fuzzing
+     * when the decoder used cbor_load(), which allocated them). */
+    {"a value announcing 2^62 array elements", "a3 00 01 01 9b 4000000000000000 02 02", false, 0, 0},
+    {"a value announcing a 2^62-byte string", "a3 00 01 01 7b 4000000000000000 02 02", false, 0, 0},
+    {"a map announcing 2^62 pairs", "bb 4000000000000000 00 01", false, 0, 0},
 };
 
 static void test_ack_decoder_accepts_exactly_the_cddl_ack(void **state)

@@ -111,11 +111,147 @@ static void uplink__why(char *why, size_t why_len, const char *text)
 }
 
 /*
- * Loads exactly one definite-or-indefinite map of uint keys to uint values
- * spanning the whole message. Calls take(key, value) per pair; keys seen
- * twice are rejected. Returns false with a reason otherwise.
+ * The messages are read with libcbor's streaming decoder, item by item:
+ * unlike cbor_load(), it allocates nothing, so a header announcing a
+ * billion-element array costs nothing (cbor_load() would try to allocate it).
+ * The grammar is tiny: one map, definite or indefinite, of unsigned keys to
+ * unsigned values, spanning the whole message. Each pair goes to a pair_fn;
+ * a key seen twice is rejected.
  */
 typedef bool (*pair_fn)(void *arg, uint64_t key, uint64_t value, char *why, size_t why_len);
+
+typedef enum { WANT_MAP, WANT_KEY, WANT_VALUE, MAP_DONE } map_state_t;
+
+typedef struct {
+    map_state_t state;
+    bool indefinite;
+    bool failed;
+    uint64_t remaining;     /* definite map: pairs still to come */
+    uint64_t key;
+    uint64_t seen;          /* keys 0..63 seen; larger keys are unknown anyway */
+    pair_fn take;
+    void *arg;
+    char *why;
+    size_t why_len;
+} map_reader_t;
+
+static void reader__fail(map_reader_t *r, const char *text)
+{
+    if (!r->failed)
+        uplink__why(r->why, r->why_len, text);
+    r->failed = true;
+}
+
+/* Any item that is not an unsigned integer or the map itself. */
+static void reader__unexpected(map_reader_t *r)
+{
+    switch (r->state) {
+    case WANT_MAP: reader__fail(r, "not a map"); break;
+    case WANT_KEY: reader__fail(r, "a key that is not an unsigned integer"); break;
+    case WANT_VALUE: reader__fail(r, "a value that is not an unsigned integer"); break;
+    case MAP_DONE: reader__fail(r, "trailing bytes after the map"); break;
+    }
+}
+
+static void reader__uint(map_reader_t *r, uint64_t v)
+{
+    if (r->failed)
+        return;
+    if (r->state == WANT_KEY) {
+        r->key = v;
+        r->state = WANT_VALUE;
+        return;
+    }
+    if (r->state != WANT_VALUE) {
+        reader__unexpected(r);
+        return;
+    }
+    if (r->key < 64 && (r->seen & (1ull << r->key))) {
+        reader__fail(r, "a duplicate key");
+        return;
+    }
+    if (r->key < 64)
+        r->seen |= 1ull << r->key;
+    if (!r->take(r->arg, r->key, v, r->why, r->why_len)) {
+        r->failed = true;
+        return;
+    }
+    r->state = !r->indefinite && --r->remaining == 0 ? MAP_DONE : WANT_KEY;
+}
+
+static void reader__u8(void *c, uint8_t v) { reader__uint(c, v); }
+static void reader__u16(void *c, uint16_t v) { reader__uint(c, v); }
+static void reader__u32(void *c, uint32_t v) { reader__uint(c, v); }
+static void reader__u64(void *c, uint64_t v) { reader__uint(c, v); }
+
+static void reader__map(void *c, size_t size)
+{
+    map_reader_t *r = c;
+    if (r->state != WANT_MAP) {
+        reader__unexpected(r);
+        return;
+    }
+    r->remaining = size;
+    r->state = size == 0 ? MAP_DONE : WANT_KEY;
+}
+
+static void reader__indef_map(void *c)
+{
+    map_reader_t *r = c;
+    if (r->state != WANT_MAP) {
+        reader__unexpected(r);
+        return;
+    }
+    r->indefinite = true;
+    r->state = WANT_KEY;
+}
+
+static void reader__break(void *c)
+{
+    map_reader_t *r = c;
+    if (r->indefinite && r->state == WANT_KEY)
+        r->state = MAP_DONE;
+    else
+        reader__unexpected(r);
+}
+
+static void reader__other(void *c) { reader__unexpected(c); }
+static void reader__other_u8(void *c, uint8_t v) { (void)v; reader__unexpected(c); }
+static void reader__other_u16(void *c, uint16_t v) { (void)v; reader__unexpected(c); }
+static void reader__other_u32(void *c, uint32_t v) { (void)v; reader__unexpected(c); }
+static void reader__other_u64(void *c, uint64_t v) { (void)v; reader__unexpected(c); }
+static void reader__other_str(void *c, cbor_data d, size_t n) { (void)d; (void)n; reader__unexpected(c); }
+static void reader__other_coll(void *c, size_t n) { (void)n; reader__unexpected(c); }
+static void reader__other_f(void *c, float v) { (void)v; reader__unexpected(c); }
+static void reader__other_d(void *c, double v) { (void)v; reader__unexpected(c); }
+static void reader__other_b(void *c, bool v) { (void)v; reader__unexpected(c); }
+
+static const struct cbor_callbacks reader_callbacks = {
+    .uint8 = reader__u8,
+    .uint16 = reader__u16,
+    .uint32 = reader__u32,
+    .uint64 = reader__u64,
+    .negint64 = reader__other_u64,
+    .negint32 = reader__other_u32,
+    .negint16 = reader__other_u16,
+    .negint8 = reader__other_u8,
+    .byte_string_start = reader__other,
+    .byte_string = reader__other_str,
+    .string = reader__other_str,
+    .string_start = reader__other,
+    .indef_array_start = reader__other,
+    .array_start = reader__other_coll,
+    .indef_map_start = reader__indef_map,
+    .map_start = reader__map,
+    .tag = reader__other_u64,
+    .float2 = reader__other_f,
+    .float4 = reader__other_f,
+    .float8 = reader__other_d,
+    .undefined = reader__other,
+    .null = reader__other,
+    .boolean = reader__other_b,
+    .indef_break = reader__break,
+};
 
 static bool uplink__decode_map(const uint8_t *msg, size_t len, pair_fn take, void *arg,
                                char *why, size_t why_len)
@@ -128,46 +264,36 @@ static bool uplink__decode_map(const uint8_t *msg, size_t len, pair_fn take, voi
         uplink__why(why, why_len, "message too large");
         return false;
     }
-    struct cbor_load_result res;
-    cbor_item_t *item = cbor_load(msg, len, &res);
-    if (!item || res.error.code != CBOR_ERR_NONE) {
-        uplink__why(why, why_len, "not well-formed CBOR");
-        if (item)
-            cbor_decref(&item);
+    map_reader_t r;
+    memset(&r, 0, sizeof r);
+    r.take = take;
+    r.arg = arg;
+    r.why = why;
+    r.why_len = why_len;
+    size_t off = 0;
+    /* Each call reads one item head (or a whole definite string), so this
+     * runs at most `len` times. */
+    while (off < len && !r.failed && r.state != MAP_DONE) {
+        struct cbor_decoder_result res =
+            cbor_stream_decode(msg + off, len - off, &reader_callbacks, &r);
+        if (res.status == CBOR_DECODER_NEDATA) {
+            reader__fail(&r, "truncated");
+        } else if (res.status != CBOR_DECODER_FINISHED || res.read == 0) {
+            reader__fail(&r, "not well-formed CBOR");
+        }
+        off += res.read;
+    }
+    if (r.failed)
+        return false;
+    if (r.state != MAP_DONE) {
+        uplink__why(why, why_len, "truncated");
         return false;
     }
-    bool ok = false;
-    if (res.read != len) {
+    if (off != len) {
         uplink__why(why, why_len, "trailing bytes after the map");
-    } else if (!cbor_isa_map(item)) {
-        uplink__why(why, why_len, "not a map");
-    } else {
-        struct cbor_pair *pairs = cbor_map_handle(item);
-        size_t n = cbor_map_size(item);
-        uint64_t seen = 0;  /* keys 0..63 seen; larger keys are unknown anyway */
-        ok = true;
-        for (size_t i = 0; i < n && ok; i++) {
-            if (!cbor_isa_uint(pairs[i].key)) {
-                uplink__why(why, why_len, "a key that is not an unsigned integer");
-                ok = false;
-            } else if (!cbor_isa_uint(pairs[i].value)) {
-                uplink__why(why, why_len, "a value that is not an unsigned integer");
-                ok = false;
-            } else {
-                uint64_t key = cbor_get_int(pairs[i].key);
-                if (key < 64 && (seen & (1ull << key))) {
-                    uplink__why(why, why_len, "a duplicate key");
-                    ok = false;
-                } else {
-                    if (key < 64)
-                        seen |= 1ull << key;
-                    ok = take(arg, key, cbor_get_int(pairs[i].value), why, why_len);
-                }
-            }
-        }
+        return false;
     }
-    cbor_decref(&item);
-    return ok;
+    return true;
 }
 
 typedef struct {
