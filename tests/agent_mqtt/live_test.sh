@@ -14,6 +14,8 @@
 #   signal          SIGINT/SIGTERM: the period is flushed and acknowledged
 #                   within a few seconds, with a summary (live on lo as root,
 #                   and a replay)
+#   tls_auth        mqtts:// with a CA file and a user name + password file;
+#                   a wrong password and an unknown CA are refused
 #   usage           --mqtt option errors (no broker needed)
 # It starts and kills its own broker and analyzer; nothing else is touched.
 #
@@ -315,6 +317,67 @@ signal)
   check "live, SIGTERM without a broker: gave up after a few seconds (${ms} ms)" \
     '[ "$ms" -ge 3500 ] && [ "$ms" -lt 9000 ]'
   stop_analyzer
+  ;;
+
+tls_auth)
+  command -v openssl >/dev/null && command -v mosquitto_passwd >/dev/null ||
+    { echo "SKIP: openssl or mosquitto_passwd missing"; exit 77; }
+  t=$work/tls
+  mkdir -p "$t"
+  {
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=vigil test CA" \
+      -keyout "$t/ca.key" -out "$t/ca.crt"
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout "$t/server.key" \
+      -out "$t/server.csr"
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >"$t/san.ext"
+    openssl x509 -req -in "$t/server.csr" -CA "$t/ca.crt" -CAkey "$t/ca.key" \
+      -CAcreateserial -days 2 -extfile "$t/san.ext" -out "$t/server.crt"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=other CA" \
+      -keyout "$t/other.key" -out "$t/other.crt"
+  } >"$t/openssl.log" 2>&1
+  mosquitto_passwd -b -c "$t/passwd" dev-tls 's3cret with spaces' >/dev/null
+  chmod 0600 "$t/passwd" "$t"/*.key
+  tls_port=$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  # The analyzer keeps the plain anonymous listener; devices use TLS and a password.
+  cat >"$work/mosquitto.conf" <<CONF
+per_listener_settings true
+persistence false
+max_queued_messages 1000000
+listener $port 127.0.0.1
+allow_anonymous true
+listener $tls_port 127.0.0.1
+allow_anonymous false
+password_file $t/passwd
+cafile $t/ca.crt
+certfile $t/server.crt
+keyfile $t/server.key
+CONF
+  # As root, mosquitto would switch to its own user, who cannot read these.
+  if [ "$(id -u)" -eq 0 ]; then echo "user root" >>"$work/mosquitto.conf"; fi
+  start_broker
+  start_analyzer --mode ack
+  printf 's3cret with spaces\n' >"$t/good-password"
+  printf 'wrong\n' >"$t/bad-password"
+  want=$(reference dev-tls --pcap "$capture" "${addrs[@]}" --interval 1)
+  tls=(--pcap "$capture" "${addrs[@]}" --interval 1 --device-id dev-tls
+       --mqtt "mqtts://127.0.0.1:$tls_port" --mqtt-user dev-tls)
+  rc=$(run_agent "${tls[@]}" --mqtt-password-file "$t/good-password" \
+         --mqtt-cafile "$t/ca.crt" --ack-timeout 10)
+  check "mqtts with the right CA and password: exit 0, all acknowledged" \
+    '[ "$rc" -eq 0 ] && grep -q "all $want reports acknowledged" "$work/agent.err"'
+  check "the password is not in the log" '! grep -q "s3cret" "$work/agent.err"'
+  rc=$(run_agent "${tls[@]}" --mqtt-password-file "$t/bad-password" \
+         --mqtt-cafile "$t/ca.crt" --ack-timeout 2)
+  check "a wrong password: refused by the broker, exit 1" \
+    '[ "$rc" -eq 1 ] && grep -q "broker refused the connection" "$work/agent.err"'
+  rc=$(run_agent "${tls[@]}" --mqtt-password-file "$t/good-password" \
+         --mqtt-cafile "$t/other.crt" --ack-timeout 2)
+  check "a server certificate of an unknown CA: no connection, exit 1" \
+    '[ "$rc" -eq 1 ] && grep -q "not reached within 2 s" "$work/agent.err" && ! grep -q "connected (connection" "$work/agent.err"'
+  check "the reason is logged" 'grep -qi "certificate verify failed" "$work/agent.err"'
+  stop_analyzer
+  check "the analyzer got the $want reports once" \
+    '[ "$(field "a[\"unique\"]")" -eq "$want" ] && [ "$(field "a[\"copies\"]")" -eq "$want" ]'
   ;;
 
 usage)

@@ -462,6 +462,19 @@ static void uplink__on_disconnect(struct mosquitto *mosq, void *obj, int rc)
     pthread_mutex_unlock(&u->lock);
     if (rc != 0 && was)
         uplink__log("connection lost (%s); reconnecting with backoff", mosquitto_strerror(rc));
+    else if (rc != 0)
+        uplink__log("connection attempt failed (%s); retrying with backoff",
+                    mosquitto_strerror(rc));
+}
+
+/* libmosquitto's own errors (TLS verification, DNS...) say why a connection
+ * fails; its notices and debug lines are left out. */
+static void uplink__on_log(struct mosquitto *mosq, void *obj, int level, const char *text)
+{
+    (void)mosq;
+    (void)obj;
+    if (level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING))
+        uplink__log("libmosquitto: %s", text);
 }
 
 static void uplink__on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count,
@@ -729,6 +742,7 @@ mqtt_uplink_t *mqtt_uplink_new(const mqtt_uplink_options_t *o, char *err, size_t
     mosquitto_disconnect_callback_set(u->mosq, uplink__on_disconnect);
     mosquitto_subscribe_callback_set(u->mosq, uplink__on_subscribe);
     mosquitto_message_callback_set(u->mosq, uplink__on_message);
+    mosquitto_log_callback_set(u->mosq, uplink__on_log);
     mosquitto_reconnect_delay_set(u->mosq, 1, 30, true);
     rc = mosquitto_loop_start(u->mosq);
     if (rc != MOSQ_ERR_SUCCESS) {
