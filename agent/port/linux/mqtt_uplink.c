@@ -640,7 +640,7 @@ static char *uplink__read_password(const char *path, char *err, size_t n)
         return NULL;
     }
     char *pw = strdup(buf);
-    memset(buf, 0, sizeof buf);
+    explicit_bzero(buf, sizeof buf);  /* memset of a dead buffer may be optimised away */
     if (!pw)
         snprintf(err, n, "out of memory");
     return pw;
@@ -666,7 +666,7 @@ static void uplink__free_parts(mqtt_uplink_t *u)
     if (u->mosq)
         mosquitto_destroy(u->mosq);
     if (u->password) {
-        memset(u->password, 0, strlen(u->password));
+        explicit_bzero(u->password, strlen(u->password));
         free(u->password);
     }
     pthread_cond_destroy(&u->ready_cond);
