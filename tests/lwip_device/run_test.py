@@ -19,14 +19,24 @@ and what the peer counted:
   UDP clients are connected PCBs, not listeners);
 - system information names lwIP 2.x; sequence numbers without gaps; exit 0.
 
-The namespace (and with it the tap) is removed at the end, on failure and
-on SIGINT/SIGTERM too. Exit 77 (skipped) without root or /dev/net/tun.
+Mode "mqtt" runs the same workload with --mqtt instead of --out: a
+mosquitto on a free loopback port of the host's namespace, the fake analyzer
+of tests/agent_mqtt acknowledging, and the device started in the host's
+namespace with --netns (its tap and lwIP in the test's namespace, its MQTT
+connection on the host's sockets). The reports the analyzer received are
+checked as above, and every one must have been acknowledged (exit 0).
 
-usage: run_test.py VIGIL_LWIP_DEVICE VIGIL_CLI WORKDIR
+The namespace (and with it the tap) is removed at the end, on failure and
+on SIGINT/SIGTERM too. Exit 77 (skipped) without root or /dev/net/tun, and
+in mode mqtt without mosquitto or python3-paho-mqtt.
+
+usage: run_test.py file|mqtt VIGIL_LWIP_DEVICE VIGIL_CLI SOURCE_DIR WORKDIR
 """
 import json
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -206,16 +216,70 @@ def check_reports(reports, peer, started, stopped):
                   % (fam, echoed, f))
 
 
+def wait_for(path, proc, seconds, what):
+    deadline = time.monotonic() + seconds
+    while not os.path.exists(path):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit("%s did not start" % what)
+        time.sleep(0.05)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_broker(work, procs):
+    """mosquitto on a free loopback port of this (the host's) namespace."""
+    port = free_port()
+    conf = os.path.join(work, "mosquitto.conf")
+    with open(conf, "w") as f:
+        f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % port)
+    log = open(os.path.join(work, "mosquitto.log"), "w")
+    broker = subprocess.Popen(["mosquitto", "-c", conf], stdout=log, stderr=log)
+    procs.append(broker)
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return port
+        except OSError:
+            if broker.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("mosquitto did not start on port %d" % port)
+            time.sleep(0.05)
+
+
+def records_from_analyzer(analyzer_json, out):
+    """The reports the fake analyzer kept, as a file `vigil decode` reads."""
+    with open(analyzer_json) as f:
+        got = json.load(f)
+    with open(out, "wb") as f:
+        for r in got["reports"]:
+            payload = bytes.fromhex(r["hex"])
+            f.write(len(payload).to_bytes(4, "big") + payload)
+    return got
+
+
 def main():
-    if len(sys.argv) != 4:
+    if len(sys.argv) != 6 or sys.argv[1] not in ("file", "mqtt"):
         sys.exit(__doc__)
-    device, cli, work = sys.argv[1:4]
+    mode, device, cli, source, work = sys.argv[1:6]
     if os.geteuid() != 0:
         skip("needs root (network namespaces and a tap interface)")
     if not os.path.exists("/dev/net/tun"):
         skip("no /dev/net/tun")
     if subprocess.run(["ip", "netns", "list"], capture_output=True).returncode != 0:
         skip("'ip netns' does not work here")
+    if mode == "mqtt":
+        if not shutil.which("mosquitto"):
+            skip("mosquitto is not installed")
+        try:
+            import cbor2  # noqa: F401  (the fake analyzer needs both)
+            import paho.mqtt.client  # noqa: F401
+        except ImportError:
+            skip("python3-paho-mqtt or python3-cbor2 is not installed")
+    shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work, exist_ok=True)
     out = os.path.join(work, "reports.bin")
     peer_json = os.path.join(work, "peer.json")
@@ -238,14 +302,26 @@ def main():
                                  os.path.join(HERE, "peer.py"), str(PEER_TCP), str(PEER_UDP),
                                  DEV4, DEV6, str(LISTEN), "2.0", peer_json])
         procs.append(peer)
-        deadline = time.monotonic() + 10
-        while not os.path.exists(peer_json + ".ready"):
-            if peer.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the peer did not start")
-            time.sleep(0.05)
+        wait_for(peer_json + ".ready", peer, 10, "the peer")
+
+        if mode == "file":
+            launch = ["ip", "netns", "exec", ns, device]  # exec: the device's own pid
+            sink = ["--out", out]
+        else:
+            port = start_broker(work, procs)
+            analyzer_dir = os.path.join(work, "analyzer")
+            os.makedirs(analyzer_dir)
+            analyzer = subprocess.Popen(
+                ["/usr/bin/python3", os.path.join(source, "tests", "agent_mqtt", "fake_analyzer.py"),
+                 str(port), analyzer_dir],
+                stdout=open(os.path.join(work, "analyzer.log"), "w"), stderr=subprocess.STDOUT)
+            procs.append(analyzer)
+            wait_for(os.path.join(analyzer_dir, "ready"), analyzer, 10, "the fake analyzer")
+            launch = [device, "--netns", ns]
+            sink = ["--mqtt", "mqtt://127.0.0.1:%d" % port]
 
         started = time.time()
-        dev = subprocess.Popen(["ip", "netns", "exec", ns, device, "--tap", TAP,
+        dev = subprocess.Popen(launch + ["--tap", TAP,
                                 "--ip4", DEV4 + "/24", "--ip6", DEV6 + "/64",
                                 "--device-id", DEVICE_ID, "--interval", str(INTERVAL),
                                 "--listen", str(LISTEN),
@@ -254,12 +330,12 @@ def main():
                                 "--connect", "udp:%s:%d" % (HOST4, PEER_UDP),
                                 "--connect", "udp:[%s]:%d" % (HOST6, PEER_UDP),
                                 "--connect", "icmp:" + HOST4,
-                                "--connect", "icmp:" + HOST6,
-                                "--out", out], stderr=subprocess.PIPE, text=True)
+                                "--connect", "icmp:" + HOST6] + sink,
+                               stderr=subprocess.PIPE, text=True)
         procs.append(dev)
         time.sleep(RUN_S)
         check(dev.poll() is None, "the device is still running after %.1f s" % RUN_S)
-        dev.send_signal(signal.SIGTERM)  # ip netns exec execs: this is the device
+        dev.send_signal(signal.SIGTERM)
         try:
             _, err = dev.communicate(timeout=10)
         except subprocess.TimeoutExpired:
@@ -268,7 +344,15 @@ def main():
             check(False, "the device stopped within 10 s of SIGTERM")
         stopped = time.time()
         sys.stderr.write(err)
-        check(dev.returncode == 0, "the device exits 0 after SIGTERM (got %d)" % dev.returncode)
+        check(dev.returncode == 0, "the device exits 0 after SIGTERM (got %d)%s"
+              % (dev.returncode, " (mqtt: 0 means every report acknowledged)"
+                 if mode == "mqtt" else ""))
+        if mode == "mqtt":
+            analyzer.send_signal(signal.SIGTERM)
+            analyzer.wait(timeout=10)
+            got = records_from_analyzer(os.path.join(analyzer_dir, "analyzer.json"), out)
+            check(got["bad"] == 0, "the analyzer got no malformed report")
+            check(got["unique"] >= 2, "the analyzer stored the reports (%d)" % got["unique"])
 
         time.sleep(0.5)  # let the peer read what is still in its sockets
         peer.send_signal(signal.SIGTERM)

@@ -2,7 +2,9 @@
  * lwip_device.c - vigil-lwip-device: an lwIP device (Debian's liblwip, the
  * tcpip thread, a tap interface) with libvigil attached through the lwIP
  * port adapter, a small workload on lwIP's raw API (workload.c), and its
- * reports handed to an outbox sink (outbox_sink.c: --out FILE).
+ * reports handed to an outbox sink: --out FILE (outbox_sink.c) or --mqtt URL
+ * (agent/port/linux/mqtt_uplink: libmosquitto on the host's sockets, with
+ * the analyzer's end-to-end acks and its configuration).
  *
  * This file holds the options, the set-up of lwIP and libvigil, the poll
  * and the shutdown. The caller owns the network: the tap interface must
@@ -10,11 +12,23 @@
  * never configures the host (Debian's tapif would run ifconfig on tap0
  * unless PRECONFIGURED_TAPIF names the tap, so --tap sets it, always).
  *
+ * --netns NAME: the tap lives in the network namespace NAME while the
+ * device starts in another (the host's, where the broker is): the MQTT
+ * uplink's thread is started first and stays there; then the main thread
+ * alone moves into NAME (network namespaces are per thread) before lwIP
+ * starts, so the tap and lwIP's threads are in NAME.
+ *
  * It must never lose a report it made: SIGINT/SIGTERM close the period and
- * hand the last report to the sink before exit. Exit 0 on a clean stop, 1
- * when the sink failed, 2 on bad usage or a set-up that could not be made.
+ * hand the last report to the sink before exit (with --mqtt it then waits up
+ * to --ack-timeout for the analyzer's ack). Exit 0 on a clean stop (with
+ * --mqtt: every report acknowledged), 1 when the sink failed or reports
+ * were left unacknowledged, 2 on bad usage or a set-up that failed.
  */
-/* _DEFAULT_SOURCE comes from vigil_lwip (getrandom, sigtimedwait). */
+/* _DEFAULT_SOURCE comes from vigil_lwip; setns() needs _GNU_SOURCE. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
@@ -35,6 +49,7 @@
 #include "vigil.h"
 #include "vigil_lwip.h"
 
+#include "mqtt_uplink.h"
 #include "outbox_sink.h"
 #include "workload.h"
 
@@ -43,6 +58,8 @@
 #define INTERVAL_MAX 3600u
 #define POLL_MS 1000u
 #define MAX_CONNECT_EVERY 3600u
+#define ACK_TIMEOUT_DEFAULT 5u  /* seconds to wait for acks at start and stop */
+#define PUMP_SLEEP_MS 100u
 
 typedef struct {
     const char *tap;
@@ -59,6 +76,16 @@ typedef struct {
     bool boot_id_given;
     workload_target_t targets[WORKLOAD_MAX_TARGETS];
     size_t target_count;
+    const char *netns;
+    const char *mqtt_url;
+    const char *mqtt_user;
+    const char *mqtt_password_file;
+    const char *mqtt_client_id;
+    const char *mqtt_cafile;
+    const char *mqtt_cert;
+    const char *mqtt_key;
+    uint32_t resend;            /* 0: the uplink's default */
+    uint32_t ack_timeout;
 } options_t;
 
 /* Everything the tcpip thread and main share; static because libvigil's
@@ -71,6 +98,8 @@ static struct {
     workload_t workload;
     outbox_sink_t sink;
     report_file_t file;
+    mqtt_uplink_t *uplink;
+    uint32_t boot_id;
     struct utsname uts;
     vigil_sysinfo_t sysinfo;
     vigil_port_t port;
@@ -80,7 +109,7 @@ static struct {
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: vigil-lwip-device --tap NAME --device-id ID --out FILE\n"
+            "usage: vigil-lwip-device --tap NAME --device-id ID (--out FILE | --mqtt URL)\n"
             "                         [--ip4 A/LEN [--gw4 G]] [--ip6 A/64] [options]\n"
             "\n"
             "  --tap NAME           an existing tap interface (ip tuntap add NAME mode tap)\n"
@@ -94,8 +123,21 @@ static void usage(FILE *f)
             "  --connect SPEC       tcp:ADDR:PORT, udp:ADDR:PORT or icmp:ADDR, every round\n"
             "                       (repeat, up to %d; IPv6 as ADDR or [ADDR])\n"
             "  --connect-every S    seconds between client rounds, 1..%u (default 1)\n"
-            "  --boot-id N          boot id (default random)\n",
-            INTERVAL_MAX, WORKLOAD_MAX_TARGETS, MAX_CONNECT_EVERY);
+            "  --boot-id N          boot id (default random)\n"
+            "  --netns NAME         the tap is in network namespace NAME (/run/netns/NAME, or\n"
+            "                       a path); MQTT stays in the namespace started in\n"
+            "  --mqtt URL           publish to a broker instead of --out: mqtt://host[:port]\n"
+            "                       or mqtts://host[:port]; reports are released only when\n"
+            "                       the analyzer acknowledges them (proto/mqtt.md)\n"
+            "  --mqtt-user U        user name\n"
+            "  --mqtt-password-file F  the password is the first line of F\n"
+            "  --mqtt-client-id ID  MQTT client id (default: the device id)\n"
+            "  --mqtt-cafile F      mqtts: CA certificates (default: the system's)\n"
+            "  --mqtt-cert F --mqtt-key F  mqtts: client certificate and key\n"
+            "  --resend S           re-send unacknowledged reports after S seconds\n"
+            "  --ack-timeout S      wait up to S s for the broker at start and for the last\n"
+            "                       acks at stop (default %u)\n",
+            INTERVAL_MAX, WORKLOAD_MAX_TARGETS, MAX_CONNECT_EVERY, ACK_TIMEOUT_DEFAULT);
 }
 
 static bool parse_u32(const char *text, uint32_t min, uint32_t max, uint32_t *out)
@@ -135,7 +177,9 @@ static bool parse_ip4(const char *text, ip4_addr_t *out)
 static int parse_options(int argc, char **argv, options_t *o)
 {
     enum { OPT_TAP = 256, OPT_IP4, OPT_GW4, OPT_IP6, OPT_ID, OPT_OUT, OPT_INTERVAL,
-           OPT_LISTEN, OPT_CONNECT, OPT_EVERY, OPT_BOOT, OPT_HELP };
+           OPT_LISTEN, OPT_CONNECT, OPT_EVERY, OPT_BOOT, OPT_NETNS, OPT_MQTT, OPT_MQTT_USER,
+           OPT_MQTT_PWFILE, OPT_MQTT_CLIENT, OPT_MQTT_CAFILE, OPT_MQTT_CERT, OPT_MQTT_KEY,
+           OPT_RESEND, OPT_ACK_TIMEOUT, OPT_HELP };
     static const struct option longopts[] = {
         {"tap", required_argument, NULL, OPT_TAP},
         {"ip4", required_argument, NULL, OPT_IP4},
@@ -148,12 +192,24 @@ static int parse_options(int argc, char **argv, options_t *o)
         {"connect", required_argument, NULL, OPT_CONNECT},
         {"connect-every", required_argument, NULL, OPT_EVERY},
         {"boot-id", required_argument, NULL, OPT_BOOT},
+        {"netns", required_argument, NULL, OPT_NETNS},
+        {"mqtt", required_argument, NULL, OPT_MQTT},
+        {"mqtt-user", required_argument, NULL, OPT_MQTT_USER},
+        {"mqtt-password-file", required_argument, NULL, OPT_MQTT_PWFILE},
+        {"mqtt-client-id", required_argument, NULL, OPT_MQTT_CLIENT},
+        {"mqtt-cafile", required_argument, NULL, OPT_MQTT_CAFILE},
+        {"mqtt-cert", required_argument, NULL, OPT_MQTT_CERT},
+        {"mqtt-key", required_argument, NULL, OPT_MQTT_KEY},
+        {"resend", required_argument, NULL, OPT_RESEND},
+        {"ack-timeout", required_argument, NULL, OPT_ACK_TIMEOUT},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
     o->interval = 60;
     o->connect_every = 1;
+    o->ack_timeout = ACK_TIMEOUT_DEFAULT;
+    bool mqtt_only = false;     /* an option that means nothing without --mqtt */
 
     char buf[64], why[128];
     uint32_t v;
@@ -162,6 +218,28 @@ static int parse_options(int argc, char **argv, options_t *o)
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_TAP: o->tap = optarg; break;
+        case OPT_NETNS: o->netns = optarg; break;
+        case OPT_MQTT: o->mqtt_url = optarg; break;
+        case OPT_MQTT_USER: o->mqtt_user = optarg; mqtt_only = true; break;
+        case OPT_MQTT_PWFILE: o->mqtt_password_file = optarg; mqtt_only = true; break;
+        case OPT_MQTT_CLIENT: o->mqtt_client_id = optarg; mqtt_only = true; break;
+        case OPT_MQTT_CAFILE: o->mqtt_cafile = optarg; mqtt_only = true; break;
+        case OPT_MQTT_CERT: o->mqtt_cert = optarg; mqtt_only = true; break;
+        case OPT_MQTT_KEY: o->mqtt_key = optarg; mqtt_only = true; break;
+        case OPT_RESEND:
+            if (!parse_u32(optarg, 1, 3600, &o->resend)) {
+                fprintf(stderr, "vigil-lwip-device: --resend must be 1..3600 seconds\n");
+                return EXIT_USAGE;
+            }
+            mqtt_only = true;
+            break;
+        case OPT_ACK_TIMEOUT:
+            if (!parse_u32(optarg, 1, 3600, &o->ack_timeout)) {
+                fprintf(stderr, "vigil-lwip-device: --ack-timeout must be 1..3600 seconds\n");
+                return EXIT_USAGE;
+            }
+            mqtt_only = true;
+            break;
         case OPT_ID: o->device_id = optarg; break;
         case OPT_OUT: o->out_path = optarg; break;
         case OPT_IP4:
@@ -259,9 +337,18 @@ static int parse_options(int argc, char **argv, options_t *o)
                 VIGIL_DEVICE_ID_MAX);
         return EXIT_USAGE;
     }
-    if (!o->out_path) {
-        /* The hook point for other transports: see select_sink(). */
-        fprintf(stderr, "vigil-lwip-device: --out FILE is required ('-' for stdout)\n");
+    if (!o->out_path == !o->mqtt_url) {
+        fprintf(stderr, "vigil-lwip-device: give exactly one of --out FILE ('-': stdout) and "
+                "--mqtt URL\n");
+        return EXIT_USAGE;
+    }
+    if (mqtt_only && !o->mqtt_url) {
+        fprintf(stderr, "vigil-lwip-device: --mqtt-*, --resend and --ack-timeout need --mqtt "
+                "URL\n");
+        return EXIT_USAGE;
+    }
+    if (o->netns && (!*o->netns || strlen(o->netns) > 200)) {
+        fprintf(stderr, "vigil-lwip-device: --netns needs a name or path (1..200 bytes)\n");
         return EXIT_USAGE;
     }
     if (!o->have_ip4 && !o->have_ip6) {
@@ -293,13 +380,49 @@ static uint32_t random_boot_id(void)
     return v;
 }
 
+/* The --mqtt sink: publishes new reports, applies acks and configurations.
+ * The pump only queues for libmosquitto's thread: it never waits. */
+static bool mqtt_drain(void *user, vigil_ctx_t *ctx)
+{
+    (void)user;
+    if (mqtt_uplink_pump(dev.uplink, ctx, dev.boot_id, mqtt_uplink_now()))
+        return true;
+    fprintf(stderr, "vigil-lwip-device: mqtt: the uplink failed for good\n");
+    return false;
+}
+
 /*
- * The transport hook point. --out FILE is the only sink today; an MQTT
- * uplink (agent/port/linux/mqtt_uplink, on the host's sockets) plugs in
- * here as another outbox_sink_t whose drain calls its pump.
+ * The transport hook point: an outbox_sink_t per transport. The MQTT uplink
+ * runs on the host's sockets in the namespace the device started in (see
+ * --netns), not through lwIP (agent/port/lwip/README.md says why).
  */
 static bool select_sink(const options_t *o)
 {
+    if (o->mqtt_url) {
+        char err[256];
+        mqtt_uplink_options_t mo;
+        memset(&mo, 0, sizeof mo);
+        mo.url = o->mqtt_url;
+        mo.device_id = o->device_id;
+        mo.client_id = o->mqtt_client_id;
+        mo.username = o->mqtt_user;
+        mo.password_file = o->mqtt_password_file;
+        mo.cafile = o->mqtt_cafile;
+        mo.certfile = o->mqtt_cert;
+        mo.keyfile = o->mqtt_key;
+        mo.resend_s = o->resend;
+        /* The configuration start_device() gives libvigil. */
+        vigil_config_default(&mo.config);
+        mo.config.report_interval_s = o->interval;
+        dev.uplink = mqtt_uplink_new(&mo, err, sizeof err);
+        if (!dev.uplink) {
+            fprintf(stderr, "vigil-lwip-device: --mqtt: %s\n", err);
+            return false;
+        }
+        dev.sink.drain = mqtt_drain;
+        dev.sink.user = NULL;
+        return true;
+    }
     if (!report_file_open(&dev.file, o->out_path)) {
         fprintf(stderr, "vigil-lwip-device: %s: %s\n", o->out_path, strerror(errno));
         return false;
@@ -421,6 +544,64 @@ static void stop_device(void)
     UNLOCK_TCPIP_CORE();
 }
 
+/* Moves this thread (only) into the namespace that holds the tap. */
+static bool enter_netns(const char *name)
+{
+    char path[256];
+    if (strchr(name, '/'))
+        snprintf(path, sizeof path, "%s", name);
+    else
+        snprintf(path, sizeof path, "/run/netns/%s", name);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "vigil-lwip-device: --netns %s: %s\n", path, strerror(errno));
+        return false;
+    }
+    int rc = setns(fd, CLONE_NEWNET);
+    int saved = errno;
+    close(fd);
+    if (rc != 0) {
+        fprintf(stderr, "vigil-lwip-device: --netns %s: setns: %s\n", path, strerror(saved));
+        return false;
+    }
+    return true;
+}
+
+/* --mqtt at stop: pump until every report is acknowledged or the time is up. */
+static void wait_for_acks(uint32_t seconds)
+{
+    time_t deadline = mqtt_uplink_now() + (time_t)seconds;
+    for (;;) {
+        vigil_lwip_lock(&dev.vl);
+        bool ok = mqtt_uplink_pump(dev.uplink, &dev.ctx, dev.boot_id, mqtt_uplink_now());
+        size_t held = vigil_outbox_count(&dev.ctx);
+        vigil_lwip_unlock(&dev.vl);
+        if (!ok || held == 0 || mqtt_uplink_now() >= deadline)
+            return;
+        struct timespec pause = {0, (long)PUMP_SLEEP_MS * 1000000L};
+        nanosleep(&pause, NULL);
+    }
+}
+
+/* True when every report made was acknowledged. */
+static bool mqtt_summary(void)
+{
+    mqtt_uplink_stats_t st;
+    mqtt_uplink_stats(dev.uplink, &st);
+    vigil_lwip_lock(&dev.vl);
+    unsigned made = vigil_counter(&dev.ctx, VIGIL_CNT_REPORTS);
+    unsigned dropped = vigil_counter(&dev.ctx, VIGIL_CNT_OUTBOX_DROPPED);
+    size_t held = vigil_outbox_count(&dev.ctx);
+    vigil_lwip_unlock(&dev.vl);
+    fprintf(stderr,
+            "vigil-lwip-device: mqtt: %u reports made, %llu published, %llu re-sent, "
+            "%llu acknowledged, %zu still held, %u dropped; configurations: %llu applied, "
+            "%llu rejected; %llu connections, %llu lost\n",
+            made, st.published, st.republished, st.released, held, dropped,
+            st.configs_applied, st.configs_rejected, st.connects, st.connection_losses);
+    return held == 0 && dropped == 0;
+}
+
 static void print_summary(void)
 {
     const workload_stats_t *s = &dev.workload.stats;
@@ -431,6 +612,8 @@ static void print_summary(void)
             s->tcp_attempts, s->tcp_connected, s->tcp_failed, s->tcp_skipped, s->udp_sent,
             s->udp_failed, s->udp_received, s->pings_sent, s->pings_failed, s->pongs,
             s->accepted, s->echoed_bytes, dev.file.reports);
+    if (dev.uplink)
+        fprintf(stderr, "vigil-lwip-device: (reports went to MQTT, not to a file)\n");
 }
 
 int main(int argc, char **argv)
@@ -441,6 +624,7 @@ int main(int argc, char **argv)
     if (rc != 0)
         return rc;
     uint32_t boot_id = o.boot_id_given ? o.boot_id : random_boot_id();
+    dev.boot_id = boot_id;
 
     /* Debian's tapif reads the tap's name from PRECONFIGURED_TAPIF; without
      * it, it would open tap0 and run ifconfig on it. */
@@ -448,17 +632,25 @@ int main(int argc, char **argv)
         fprintf(stderr, "vigil-lwip-device: setenv: %s\n", strerror(errno));
         return EXIT_USAGE;
     }
-    if (!select_sink(&o))
-        return EXIT_USAGE;
-    fill_sysinfo();
-
     /* Signals are taken by sigtimedwait() in this thread only: block them
-     * before lwIP starts its threads, which inherit the mask. */
+     * before libmosquitto and lwIP start their threads, which inherit the mask. */
     sigset_t stop_signals;
     sigemptyset(&stop_signals);
     sigaddset(&stop_signals, SIGINT);
     sigaddset(&stop_signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+
+    if (!select_sink(&o))
+        return EXIT_USAGE;
+    if (dev.uplink && !mqtt_uplink_wait_ready(dev.uplink, o.ack_timeout * 1000u))
+        fprintf(stderr, "vigil-lwip-device: %s not reached within %u s: reports wait in the "
+                "outbox meanwhile\n", o.mqtt_url, (unsigned)o.ack_timeout);
+    /* After the uplink's thread started: it stays in this namespace. */
+    if (o.netns && !enter_netns(o.netns)) {
+        mqtt_uplink_free(dev.uplink);
+        return EXIT_USAGE;
+    }
+    fill_sysinfo();
 
     sys_sem_t ready;
     if (sys_sem_new(&ready, 0) != ERR_OK) {
@@ -474,6 +666,7 @@ int main(int argc, char **argv)
     UNLOCK_TCPIP_CORE();
     if (!started) {
         report_file_close(&dev.file);
+        mqtt_uplink_free(dev.uplink);
         return EXIT_USAGE;
     }
     fprintf(stderr, "vigil-lwip-device: %s up on %s (lwIP %s), boot id %u\n", o.device_id, o.tap,
@@ -489,6 +682,14 @@ int main(int argc, char **argv)
     }
     stop_device();
     rc = dev.sink_failed ? EXIT_FAILED : 0;
+    if (dev.uplink) {
+        wait_for_acks(o.ack_timeout);
+        print_summary();
+        if (!mqtt_summary())
+            rc = EXIT_FAILED;
+        mqtt_uplink_free(dev.uplink);
+        return rc;
+    }
     if (!report_file_close(&dev.file))
         rc = EXIT_FAILED;
     print_summary();
