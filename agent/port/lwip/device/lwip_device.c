@@ -608,12 +608,13 @@ static void print_summary(void)
     fprintf(stderr,
             "vigil-lwip-device: tcp %llu attempts, %llu connected, %llu failed, %llu skipped; "
             "udp %llu sent, %llu failed, %llu received; icmp %llu sent, %llu failed, "
-            "%llu replies; server %llu accepted, %llu bytes echoed; %llu reports written\n",
+            "%llu replies; server %llu accepted, %llu bytes echoed\n",
             s->tcp_attempts, s->tcp_connected, s->tcp_failed, s->tcp_skipped, s->udp_sent,
             s->udp_failed, s->udp_received, s->pings_sent, s->pings_failed, s->pongs,
-            s->accepted, s->echoed_bytes, dev.file.reports);
-    if (dev.uplink)
-        fprintf(stderr, "vigil-lwip-device: (reports went to MQTT, not to a file)\n");
+            s->accepted, s->echoed_bytes);
+    if (!dev.uplink)
+        fprintf(stderr, "vigil-lwip-device: %llu reports written to %s\n", dev.file.reports,
+                dev.file.path);
 }
 
 int main(int argc, char **argv)
