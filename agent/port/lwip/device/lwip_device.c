@@ -167,11 +167,20 @@ static bool split_prefix(const char *text, char *buf, size_t buf_len, uint32_t m
 
 static bool parse_ip4(const char *text, ip4_addr_t *out)
 {
-    /* ip4addr_aton also takes "1" or "0x1": insist on a dotted quad. */
-    int dots = 0;
-    for (const char *p = text; *p; p++)
-        dots += *p == '.';
-    return dots == 3 && ip4addr_aton(text, out);
+    ip_addr_t a;
+    if (!workload_parse_addr(text, strlen(text), &a) || !IP_IS_V4_VAL(a))
+        return false;
+    ip4_addr_copy(*out, *ip_2_ip4(&a));
+    return true;
+}
+
+static bool parse_ip6(const char *text, ip6_addr_t *out)
+{
+    ip_addr_t a;
+    if (!workload_parse_addr(text, strlen(text), &a) || !IP_IS_V6_VAL(a))
+        return false;
+    ip6_addr_copy(*out, *ip_2_ip6(&a));
+    return true;
 }
 
 static int parse_options(int argc, char **argv, options_t *o)
@@ -257,7 +266,7 @@ static int parse_options(int argc, char **argv, options_t *o)
             }
             break;
         case OPT_IP6:
-            if (!split_prefix(optarg, buf, sizeof buf, 128, &v) || !ip6addr_aton(buf, &o->ip6)) {
+            if (!split_prefix(optarg, buf, sizeof buf, 128, &v) || !parse_ip6(buf, &o->ip6)) {
                 fprintf(stderr, "vigil-lwip-device: --ip6 '%s': expected an IPv6 address/LEN\n",
                         optarg);
                 return EXIT_USAGE;

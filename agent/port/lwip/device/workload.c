@@ -39,19 +39,79 @@ static bool parse_port(const char *text, uint16_t *out)
     return true;
 }
 
-/* Longest address text we accept: a full IPv6 address with an embedded IPv4. */
-#define ADDR_TEXT_MAX 46
+/* Longest address text we accept: a full IPv6 address. */
+#define ADDR_TEXT_MAX 40
 
-static bool parse_addr(const char *text, size_t len, ip_addr_t *out)
+/* Four decimal parts 0..255 without leading zeros: lwIP's ip4addr_aton
+ * (like inet_aton) also takes "192.0.2" or hex and octal parts. */
+static bool strict_ip4(const char *t)
 {
-    char buf[ADDR_TEXT_MAX];
-    if (len == 0 || len >= sizeof buf)
+    for (int part = 0; part < 4; part++) {
+        if (part && *t++ != '.')
+            return false;
+        unsigned v = 0, digits = 0;
+        const char *start = t;
+        while (*t >= '0' && *t <= '9' && digits < 4) {
+            v = v * 10u + (unsigned)(*t++ - '0');
+            digits++;
+        }
+        if (digits == 0 || digits > 3 || v > 255 || (digits > 1 && *start == '0'))
+            return false;
+    }
+    return *t == '\0';
+}
+
+/* Hex groups of 1..4 digits separated by ':', at most one "::", 8 groups
+ * without it: lwIP's ip6addr_aton is lenient about all of these. */
+static bool strict_ip6(const char *t)
+{
+    unsigned groups = 0, digits = 0;
+    bool gap = false;
+    if (t[0] == ':' && t[1] != ':')
+        return false;
+    for (const char *p = t; ; p++) {
+        bool hex = (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F');
+        if (hex) {
+            if (++digits > 4)
+                return false;
+            continue;
+        }
+        if (*p != ':' && *p != '\0')
+            return false;
+        if (digits)
+            groups++;
+        else if (p != t && p[-1] != ':' && *p == '\0')
+            return false;
+        if (*p == '\0')
+            break;
+        if (p[1] == ':') {
+            if (gap || p[2] == ':')
+                return false;
+            gap = true;
+            p++;
+        } else if (digits == 0) {
+            return false; /* a lone ':' with no group before it */
+        } else if (p[1] == '\0') {
+            return false; /* trailing single ':' */
+        }
+        digits = 0;
+    }
+    return gap ? groups <= 7 : groups == 8;
+}
+
+bool workload_parse_addr(const char *text, size_t len, ip_addr_t *out)
+{
+    char buf[ADDR_TEXT_MAX + 1];
+    if (len == 0 || len > ADDR_TEXT_MAX)
         return false;
     memcpy(buf, text, len);
     buf[len] = '\0';
-    /* ipaddr_aton accepts "1" or "0x1" as IPv4 numbers: insist on dotted quads or IPv6. */
-    if (!strchr(buf, ':') && !strchr(buf, '.'))
+    if (memchr(buf, ':', len)) {
+        if (!strict_ip6(buf))
+            return false;
+    } else if (!strict_ip4(buf)) {
         return false;
+    }
     return ipaddr_aton(buf, out) != 0;
 }
 
@@ -79,7 +139,7 @@ bool workload_parse_target(const char *text, workload_target_t *out, char *why, 
             rest++;
             len -= 2;
         }
-        if (!parse_addr(rest, len, &out->addr)) {
+        if (!workload_parse_addr(rest, len, &out->addr)) {
             set_why(why, why_len, "not an IPv4 or IPv6 address", rest);
             return false;
         }
@@ -106,7 +166,7 @@ bool workload_parse_target(const char *text, workload_target_t *out, char *why, 
         addr_len = (size_t)(colon - rest);
         port = colon + 1;
     }
-    if (!parse_addr(addr, addr_len, &out->addr)) {
+    if (!workload_parse_addr(addr, addr_len, &out->addr)) {
         set_why(why, why_len, "not an IPv4 or IPv6 address", rest);
         return false;
     }

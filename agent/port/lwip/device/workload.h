@@ -81,6 +81,13 @@ struct workload {
 };
 
 /*
+ * Parses the len bytes at text as one IPv4 address (four decimal parts) or
+ * IPv6 address (hex groups, at most one "::"; no embedded IPv4), strictly:
+ * lwIP's own parsers accept abbreviated, hex and octal forms.
+ */
+bool workload_parse_addr(const char *text, size_t len, ip_addr_t *out);
+
+/*
  * Parses "tcp:ADDR:PORT", "udp:ADDR:PORT" or "icmp:ADDR"; an IPv6 ADDR may
  * be written bare (the port follows the last colon) or in brackets. False
  * with a reason in why on anything else (port 0, trailing text...).
