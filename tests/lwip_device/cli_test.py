@@ -57,6 +57,14 @@ def main():
                   % (args, r.returncode, r.stderr.strip(), expect))
         else:
             print("ok   %s" % expect)
+    # Valid options, but no such tap here: refused before lwIP starts.
+    r = subprocess.run([sys.argv[1]] + BASE[:1] + ["vigil-no-such0"] + BASE[2:],
+                       capture_output=True, text=True, timeout=10)
+    if r.returncode != 2 or "no interface vigil-no-such0" not in r.stderr:
+        failed += 1
+        print("FAIL missing tap: exit %d, stderr %r" % (r.returncode, r.stderr.strip()))
+    else:
+        print("ok   no interface vigil-no-such0")
     r = subprocess.run([sys.argv[1], "--help"], capture_output=True, text=True, timeout=10)
     if r.returncode != 0 or "--connect SPEC" not in r.stdout:
         failed += 1

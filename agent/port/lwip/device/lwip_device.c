@@ -27,6 +27,7 @@
 /* _DEFAULT_SOURCE comes from vigil_lwip; setns() needs _GNU_SOURCE. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <net/if.h>
 #include <sched.h>
 #include <unistd.h>
 #include <errno.h>
@@ -657,6 +658,14 @@ int main(int argc, char **argv)
                 "outbox meanwhile\n", o.mqtt_url, (unsigned)o.ack_timeout);
     /* After the uplink's thread started: it stays in this namespace. */
     if (o.netns && !enter_netns(o.netns)) {
+        mqtt_uplink_free(dev.uplink);
+        return EXIT_USAGE;
+    }
+    /* tapif's TUNSETIFF would quietly make a new, unconfigured tap. */
+    if (if_nametoindex(o.tap) == 0) {
+        fprintf(stderr, "vigil-lwip-device: no interface %s in this network namespace (make it "
+                "with: ip tuntap add dev %s mode tap)\n", o.tap, o.tap);
+        report_file_close(&dev.file);
         mqtt_uplink_free(dev.uplink);
         return EXIT_USAGE;
     }
