@@ -283,9 +283,6 @@ def main():
     os.makedirs(work, exist_ok=True)
     out = os.path.join(work, "reports.bin")
     peer_json = os.path.join(work, "peer.json")
-    for p in (out, peer_json, peer_json + ".ready"):
-        if os.path.exists(p):
-            os.unlink(p)
 
     remove_stale_namespaces()
     ns = "vigil-lwip-%d" % os.getpid()
