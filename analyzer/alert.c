@@ -161,8 +161,10 @@ static json_t *alert_json(const alert_t *a)
     bool ok = true;
     bool endpoint = a->family == 4 || a->family == 6;
     const char *proto = alert_proto_name(a->proto, a->family);
-    /* Ports mean something only for a flow to a remote endpoint. */
+    /* A remote port means something only for a flow to a remote endpoint; a
+     * local port needs only a protocol (a listener: listener_not_allowed). */
     bool ports = endpoint && a->proto != ALERT_PROTO_NONE;
+    bool local_port = a->proto != ALERT_PROTO_NONE;
 
     put(o, "kind", json_string(a->kind == ALERT_KIND_RECOMMENDATION ? "recommendation" : "alert"), &ok);
     put(o, "type", text_json(a->type, sizeof a->type), &ok);
@@ -177,7 +179,7 @@ static json_t *alert_json(const alert_t *a)
         put(o, "remote_addr", json_null(), &ok);
     }
     put(o, "remote_port", ports ? json_integer(a->remote_port) : json_null(), &ok);
-    put(o, "local_port", ports ? json_integer(a->local_port) : json_null(), &ok);
+    put(o, "local_port", local_port ? json_integer(a->local_port) : json_null(), &ok);
     put(o, "proto", proto ? json_string(proto) : json_null(), &ok);
     put(o, "direction",
         a->direction == ALERT_DIR_OUTBOUND ? json_string("outbound")

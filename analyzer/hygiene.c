@@ -26,6 +26,7 @@ typedef struct {
     uint8_t seen[SEQ_WINDOW / 8];  /* bit (seq % SEQ_WINDOW) for seq in (highest - SEQ_WINDOW, highest] */
     uint64_t lost;                 /* seqs that left the window unseen */
     bool gap_raised;
+    bool seeded;                   /* made by hygiene_seed: no seqs seen here yet */
 } stream_t;
 
 typedef struct {
@@ -478,6 +479,12 @@ static void check_streams(device_t *d, const report_t *r, const hygiene_out_t *o
 {
     bool is_new;
     stream_t *s = stream_for(d, r->boot_id, r->seq, &is_new);
+    if (s->seeded) {
+        s->seeded = false;
+        s->lowest = s->highest = r->seq;
+        memset(s->seen, 0, sizeof s->seen);
+        is_new = true;         /* for shared identity: first seen in this process */
+    }
     bool advances = is_new || r->seq > s->highest;
     stream_note(s, r->seq);
 
@@ -556,9 +563,67 @@ void hygiene_replayed(hygiene_t *h, const report_t *r, const hygiene_out_t *out)
               (unsigned)r->boot_id);
 }
 
-void hygiene_tick(hygiene_t *h, int64_t now,
-                  const hygiene_settings_t *(*settings_for)(void *user, const char *device),
-                  void *settings_user, const hygiene_out_t *out)
+static device_t *device_find(const hygiene_t *h, const char *id)
+{
+    size_t s = (size_t)hash_string(id) & h->mask;
+    while (h->slots[s]) {
+        if (strcmp(h->slots[s]->id, id) == 0)
+            return h->slots[s];
+        s = (s + 1) & h->mask;
+    }
+    return NULL;
+}
+
+bool hygiene_has_device(const hygiene_t *h, const char *device)
+{
+    return device_find(h, device) != NULL;
+}
+
+static void keys_add(raised_key_t *keys, size_t *n, const char *key)
+{
+    if (*n < MAX_KEYS && !keys_has(keys, *n, key))
+        snprintf(keys[(*n)++].key, sizeof keys[0].key, "%s", key);
+}
+
+void hygiene_seed(hygiene_t *h, const char *device, const char *type, const char *key)
+{
+    device_t *d = device_get(h, device);
+    if (!d)
+        return;
+    if (strcmp(type, "insecure_listener") == 0) {
+        keys_add(d->listeners, &d->listener_count, key);
+    } else if (strcmp(type, "plaintext_outbound") == 0) {
+        keys_add(d->outbound, &d->outbound_count, key);
+    } else if (strcmp(type, "outdated_agent") == 0) {
+        d->outdated_raised[0] = true;
+    } else if (strcmp(type, "outdated_os") == 0) {
+        d->outdated_raised[1] = true;
+    } else if (strcmp(type, "outdated_firmware") == 0) {
+        d->outdated_raised[2] = true;
+    } else if (strcmp(type, "flow_table_overflow") == 0) {
+        d->overflow_raised = true;
+    } else if (strcmp(type, "outbox_overflow") == 0) {
+        d->outbox_raised = true;
+    } else if (strcmp(type, "shared_identity") == 0) {
+        d->shared_raised = true;
+    } else if (strcmp(type, "clock_skew") == 0) {
+        d->skew_raised = true;
+    } else if (strcmp(type, "device_silent") == 0) {
+        d->silent_raised = true;
+    } else if (strcmp(type, "sequence_gap") == 0) {
+        unsigned boot;
+        char tail;
+        if (sscanf(key, "boot:%8x%c", &boot, &tail) != 1)
+            return;
+        bool is_new;
+        stream_t *st = stream_for(d, (uint32_t)boot, 0, &is_new);
+        st->gap_raised = true;
+        if (is_new)
+            st->seeded = true;     /* its seqs are known only to the store */
+    }
+}
+
+void hygiene_tick(hygiene_t *h, int64_t now, const hygiene_tick_t *how, const hygiene_out_t *out)
 {
     for (size_t i = 0; i <= h->mask; i++) {
         device_t *d = h->slots[i];
@@ -568,15 +633,23 @@ void hygiene_tick(hygiene_t *h, int64_t now,
             stream_t *s = &d->streams[k];
             if (!s->used)
                 continue;
-            uint64_t missing = stream_missing(s);
+            uint64_t missing;
+            uint32_t low = s->lowest, high = s->highest;
+            if (how->missing) {
+                if (!how->missing(how->user, d->id, s->boot_id, &low, &high, &missing))
+                    continue;
+            } else if (s->seeded) {
+                continue;
+            } else {
+                missing = stream_missing(s);
+            }
             char key[24];
             snprintf(key, sizeof key, "boot:%08x", (unsigned)s->boot_id);
             if (missing && !s->gap_raised) {
                 raise_rec(out, d->id, "sequence_gap", key, ALERT_SEVERITY_MEDIUM, d->last_period_end,
                           "Check the device's uplink and broker persistence; lost reports hide activity.",
                           "%s: %llu reports of boot %08x between seq %u and %u never arrived.", d->id,
-                          (unsigned long long)missing, (unsigned)s->boot_id, (unsigned)s->lowest,
-                          (unsigned)s->highest);
+                          (unsigned long long)missing, (unsigned)s->boot_id, (unsigned)low, (unsigned)high);
                 s->gap_raised = true;
             } else if (!missing && s->gap_raised) {
                 clear_rec(out, d->id, "sequence_gap", key);
@@ -585,7 +658,7 @@ void hygiene_tick(hygiene_t *h, int64_t now,
         }
         if (now == HYGIENE_TIME_UNKNOWN || d->last_received == HYGIENE_TIME_UNKNOWN || d->silent_raised)
             continue;
-        const hygiene_settings_t *s = settings_for(settings_user, d->id);
+        const hygiene_settings_t *s = how->settings_for ? how->settings_for(how->user, d->id) : NULL;
         if (!s || s->silent_intervals == 0 || d->interval == 0)
             continue;
         int64_t quiet = now - d->last_received;

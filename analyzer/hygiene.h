@@ -69,14 +69,34 @@ void hygiene_report(hygiene_t *h, const hygiene_settings_t *settings, const repo
 void hygiene_replayed(hygiene_t *h, const report_t *r, const hygiene_out_t *out);
 
 /*
- * Periodic checks at analyzer time `now` (device_silent, sequence gaps that
- * stayed open). `settings_for` returns the settings of a device's group.
- * With now == HYGIENE_TIME_UNKNOWN (end of a file or capture) only gaps are
- * checked.
+ * Whether the device has state here. A process that meets a device for the
+ * first time seeds it (hygiene_seed) with the recommendations the store
+ * already holds for it, so that another process's findings are withdrawn
+ * when their cause goes and not raised again.
  */
-void hygiene_tick(hygiene_t *h, int64_t now,
-                  const hygiene_settings_t *(*settings_for)(void *user, const char *device),
-                  void *settings_user, const hygiene_out_t *out);
+bool hygiene_has_device(const hygiene_t *h, const char *device);
+void hygiene_seed(hygiene_t *h, const char *device, const char *type, const char *key);
+
+/*
+ * Missing reports of a boot stream, from wherever they are known best (the
+ * store, shared by every analyzer process): the lowest and highest seq seen
+ * and how many in between are missing. False: unknown.
+ */
+typedef bool (*hygiene_missing_fn)(void *user, const char *device, uint32_t boot_id, uint32_t *low,
+                                   uint32_t *high, uint64_t *missing);
+
+typedef struct {
+    const hygiene_settings_t *(*settings_for)(void *user, const char *device);
+    hygiene_missing_fn missing;    /* NULL: this process's own record of the stream */
+    void *user;
+} hygiene_tick_t;
+
+/*
+ * Periodic checks at analyzer time `now` (device_silent, sequence gaps that
+ * stayed open). With now == HYGIENE_TIME_UNKNOWN (end of a file or capture)
+ * only gaps are checked.
+ */
+void hygiene_tick(hygiene_t *h, int64_t now, const hygiene_tick_t *how, const hygiene_out_t *out);
 
 /* Compares dotted versions numerically ("1.10.0" > "1.9.2"); <0, 0, >0. */
 int hygiene_version_compare(const char *a, const char *b);

@@ -198,6 +198,25 @@ static void hygiene_settings_of(const policy_t *policy, const char *group, hygie
     out->clock_skew_max = h->clock_skew_max;
 }
 
+/* A device met for the first time by this process starts from what the
+ * store holds for it, so another run's recommendations are withdrawn when
+ * their cause goes and not raised again. */
+static void seed_row(void *user, const alert_t *a)
+{
+    hygiene_seed(user, a->device, a->type, a->key);
+}
+
+static bool seed_hygiene(pipeline_t *p, const char *device)
+{
+    if (hygiene_has_device(p->hygiene, device))
+        return true;
+    store_query_t q = { device, ALERT_KIND_RECOMMENDATION, INT64_MIN, 0 };
+    bool ok = store_list_alerts(p->store, &q, seed_row, p->hygiene);
+    /* Known even with no recommendation, so the store is asked once. */
+    hygiene_seed(p->hygiene, device, "", "");
+    return ok;
+}
+
 /* ---- threat intelligence ---- */
 
 static bool reserve_queries(pipeline_t *p, size_t n)
@@ -248,8 +267,16 @@ static void raise_intel(pipeline_t *p, const report_t *r, const report_flow_t *f
     a.time = (int64_t)f->last_seen;
     a.first_time = (int64_t)f->first_seen;
     a.proto = f->proto;
+    /* An IPv4-mapped remote is the IPv4 address it maps, as the lookup and
+     * remote_not_allowed see it: one remote, one key, one spelling. */
+    static const uint8_t v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
     a.family = f->family;
-    memcpy(a.remote_addr, f->remote_addr, sizeof a.remote_addr);
+    if (f->family == 6 && memcmp(f->remote_addr, v4_mapped, sizeof v4_mapped) == 0) {
+        a.family = 4;
+        memcpy(a.remote_addr, f->remote_addr + 12, 4);
+    } else {
+        memcpy(a.remote_addr, f->remote_addr, sizeof a.remote_addr);
+    }
     a.remote_port = f->remote_port;
     a.local_port = f->local_port;
     a.direction = outbound ? ALERT_DIR_OUTBOUND : ALERT_DIR_INBOUND;
@@ -258,14 +285,14 @@ static void raise_intel(pipeline_t *p, const report_t *r, const report_flow_t *f
     say(a.indicator_feed, sizeof a.indicator_feed, "%s", m->feed);
     say(a.indicator_category, sizeof a.indicator_category, "%s", m->category);
     char remote[64];
-    report_format_addr(f->family, f->remote_addr, remote, sizeof remote);
+    report_format_addr(a.family, a.remote_addr, remote, sizeof remote);
     say(a.key, sizeof a.key, "%s:%s", proto_text(f->proto, f->family), remote);
     a.count = 1;
     char more[48] = "";
     if (total > 1)
         say(more, sizeof more, "; %zu indicators in all", total);
     char endpoint[80];
-    if (f->family == 6)
+    if (a.family == 6)
         say(endpoint, sizeof endpoint, "[%s]", remote);
     else
         say(endpoint, sizeof endpoint, "%s", remote);
@@ -374,6 +401,8 @@ bool pipeline_ack_point(pipeline_t *p, const char *device, uint32_t boot_id, uin
 
 /* ---- the report ---- */
 
+static void window_for_device(pipeline_t *p, const char *device);
+
 static pipeline_result_t fail(pipeline_t *p, char *why, size_t why_size)
 {
     unit_rollback(p);
@@ -436,14 +465,13 @@ pipeline_result_t pipeline_ingest(pipeline_t *p, const char *topic_device, const
         bool same = store_report_matches(p->store, r->device_id, r->boot_id, r->seq, buf, len);
         pipeline_result_t result = PIPELINE_DUPLICATE;
         if (!same) {
-            const store_device_t *d = registry_observe(p->registry, p->policy, r, seen_at);
-            if (d) {
-                snprintf(p->group, sizeof p->group, "%s", d->group);
-                p->window = policy_hygiene(p->policy, p->group)->alert_window;
-                hygiene_out_t out = { on_finding, on_clear, p };
-                hygiene_replayed(p->hygiene, r, &out);
-            }
-            if (!d || p->failed) {
+            /* Not analysed: the registry must not take the replayed copy's
+             * versions, times or count (registry_observe is for new
+             * reports); only its group's dedup window is needed. */
+            window_for_device(p, r->device_id);
+            hygiene_out_t out = { on_finding, on_clear, p };
+            hygiene_replayed(p->hygiene, r, &out);
+            if (p->failed) {
                 report_free(r);
                 return fail(p, why, why_size);
             }
@@ -475,6 +503,8 @@ pipeline_result_t pipeline_ingest(pipeline_t *p, const char *topic_device, const
     hygiene_settings_t settings;
     hygiene_settings_of(p->policy, p->group, &settings);
     hygiene_out_t out = { on_finding, on_clear, p };
+    if (!seed_hygiene(p, r->device_id))
+        p->failed = true;
     hygiene_report(p->hygiene, &settings, r, received_at, &out);
 
     if (p->failed || !unit_commit(p)) {
@@ -491,6 +521,17 @@ typedef struct {
     pipeline_t *p;
     hygiene_settings_t settings;
 } settings_lookup_t;
+
+static bool missing_in_store(void *user, const char *device, uint32_t boot_id, uint32_t *low, uint32_t *high,
+                             uint64_t *missing)
+{
+    settings_lookup_t *l = user;
+    if (store_stream_span(l->p->store, device, boot_id, low, high, missing))
+        return true;
+    if (store_last_error(l->p->store)[0])
+        l->p->failed = true;
+    return false;
+}
 
 static const hygiene_settings_t *settings_for(void *user, const char *device)
 {
@@ -523,7 +564,8 @@ bool pipeline_tick(pipeline_t *p, int64_t now, bool final)
     p->failed = false;
     settings_lookup_t lookup = { p, { { 0 }, { 0 }, { 0 }, 0, 0 } };
     hygiene_out_t out = { on_tick_finding, on_clear, p };
-    hygiene_tick(p->hygiene, now, settings_for, &lookup, &out);
+    hygiene_tick_t how = { settings_for, missing_in_store, &lookup };
+    hygiene_tick(p->hygiene, now, &how, &out);
     if (final)
         policy_eval_flush(p->eval, p->policy, on_tick_finding, p);
     if (p->failed || !unit_commit(p)) {

@@ -301,6 +301,57 @@ static bool parse_hygiene(policy_error_t *err, const pnode_t *map, policy_hygien
     return true;
 }
 
+/* ---- device configuration ---- */
+
+static bool parse_device(policy_error_t *err, const pnode_t *map, policy_device_t *d)
+{
+    static const char *const keys[] = { "report_interval", "collectors", "sysinfo_every", NULL };
+    const pnode_t *v;
+    if (!expect(err, map, PNODE_MAPPING, "device") || !check_keys(err, map, "device", keys))
+        return false;
+    if ((v = lookup(map, "report_interval"))) {
+        if (!get_u32(err, v, "report_interval", &d->report_interval))
+            return false;
+        if (d->report_interval < 1 || d->report_interval > 3600)
+            return fail(err, v, "report_interval must be 1..3600 seconds");
+    }
+    if ((v = lookup(map, "sysinfo_every"))) {
+        if (!get_u32(err, v, "sysinfo_every", &d->sysinfo_every))
+            return false;
+        if (d->sysinfo_every < 1 || d->sysinfo_every > 1000)
+            return fail(err, v, "sysinfo_every must be 1..1000 periods");
+    }
+    if ((v = lookup(map, "collectors"))) {
+        if (!expect(err, v, PNODE_SEQUENCE, "collectors"))
+            return false;
+        uint32_t bits = 0;
+        for (const pnode_t *c = v->child; c; c = c->next) {
+            char buf[48];
+            if (!expect(err, c, PNODE_SCALAR, "a collector"))
+                return false;
+            uint32_t bit = strcmp(c->text, "network") == 0     ? POLICY_COLLECT_NETWORK
+                           : strcmp(c->text, "listeners") == 0 ? POLICY_COLLECT_LISTENERS
+                           : strcmp(c->text, "system") == 0    ? POLICY_COLLECT_SYSTEM
+                                                               : 0;
+            if (!bit || strlen(c->text) != c->len)
+                return fail(err, c, "unknown collector '%s' (network, listeners, system)",
+                            shown(c, buf, sizeof buf));
+            if (bits & bit)
+                return fail(err, c, "collector '%s' listed twice", shown(c, buf, sizeof buf));
+            bits |= bit;
+        }
+        d->collectors = bits;
+    }
+    return true;
+}
+
+static void default_device(policy_device_t *d)
+{
+    d->report_interval = 60;
+    d->collectors = POLICY_COLLECT_NETWORK | POLICY_COLLECT_LISTENERS | POLICY_COLLECT_SYSTEM;
+    d->sysinfo_every = 10;
+}
+
 static void default_hygiene(policy_hygiene_t *h)
 {
     memset(h, 0, sizeof *h);
@@ -618,13 +669,14 @@ static bool parse_group_name(policy_error_t *err, const pnode_t *n, const policy
 
 static bool parse_group(policy_error_t *err, const pnode_t *map, policy_t *p)
 {
-    static const char *const keys[] = { "name", "members", "hygiene", "rules", NULL };
+    static const char *const keys[] = { "name", "members", "hygiene", "device", "rules", NULL };
     const pnode_t *v;
     if (!expect(err, map, PNODE_MAPPING, "a group") || !check_keys(err, map, "a group", keys))
         return false;
     policy_group_t *g = &p->groups[p->ngroups];
     g->line = map->line;
     g->hygiene = p->hygiene;
+    g->device = p->device;
     const pnode_t *name = lookup(map, "name");
     if (!name)
         return fail(err, map, "a group needs a 'name'");
@@ -636,6 +688,8 @@ static bool parse_group(policy_error_t *err, const pnode_t *map, policy_t *p)
         return false;
     if ((v = lookup(map, "hygiene")) && !parse_hygiene(err, v, &g->hygiene))
         return false;
+    if ((v = lookup(map, "device")) && !parse_device(err, v, &g->device))
+        return false;
     if ((v = lookup(map, "rules")) && !parse_rules(err, v, g))
         return false;
     return true;
@@ -643,7 +697,7 @@ static bool parse_group(policy_error_t *err, const pnode_t *map, policy_t *p)
 
 static bool parse_root(policy_error_t *err, const pnode_t *root, policy_t *p)
 {
-    static const char *const keys[] = { "version", "hygiene", "groups", NULL };
+    static const char *const keys[] = { "version", "hygiene", "device", "groups", NULL };
     if (!root) {
         err->line = 1;
         err->column = 1;
@@ -667,6 +721,9 @@ static bool parse_root(policy_error_t *err, const pnode_t *root, policy_t *p)
     const pnode_t *n;
     if ((n = lookup(root, "hygiene")) && !parse_hygiene(err, n, &p->hygiene))
         return false;
+    /* Before the groups, which start from the top-level settings. */
+    if ((n = lookup(root, "device")) && !parse_device(err, n, &p->device))
+        return false;
     if ((n = lookup(root, "groups"))) {
         if (!expect(err, n, PNODE_SEQUENCE, "groups"))
             return false;
@@ -687,8 +744,10 @@ static bool parse_root(policy_error_t *err, const pnode_t *root, policy_t *p)
 policy_t *policy_default(void)
 {
     policy_t *p = calloc(1, sizeof *p);
-    if (p)
+    if (p) {
         default_hygiene(&p->hygiene);
+        default_device(&p->device);
+    }
     return p;
 }
 
@@ -825,6 +884,12 @@ size_t policy_group_count(const policy_t *p)
 const char *policy_group_name(const policy_t *p, size_t index)
 {
     return p && index < p->ngroups ? p->groups[index].name : NULL;
+}
+
+const policy_device_t *policy_device(const policy_t *p, const char *group)
+{
+    const policy_group_t *g = group ? policy__find_group(p, group) : NULL;
+    return g ? &g->device : &p->device;
 }
 
 const policy_hygiene_t *policy_hygiene(const policy_t *p, const char *group)

@@ -89,6 +89,25 @@ typedef struct {
 const policy_hygiene_t *policy_hygiene(const policy_t *p, const char *group);
 
 /*
+ * The run-time configuration the analyzer publishes to a group's devices
+ * (proto/transport.cddl `config`): top-level `device:`, each field
+ * overridable per group. Defaults: libvigil's (60 s, every collector,
+ * system information every 10 periods).
+ */
+#define POLICY_COLLECT_NETWORK 0x01u
+#define POLICY_COLLECT_LISTENERS 0x02u
+#define POLICY_COLLECT_SYSTEM 0x04u
+
+typedef struct {
+    uint32_t report_interval;    /* 1..3600 seconds */
+    uint32_t collectors;         /* POLICY_COLLECT_* */
+    uint32_t sysinfo_every;      /* 1..1000 periods */
+} policy_device_t;
+
+/* The device configuration of `group` (top level for NULL or an unknown group). Never NULL. */
+const policy_device_t *policy_device(const policy_t *p, const char *group);
+
+/*
  * Metrics of range rules, counted per device and per window. Windows are
  * aligned to multiples of their length on the device clock; everything a
  * report carries is counted in the window of its period_start.

@@ -85,6 +85,31 @@ static bool distinct_insert_exact(distinct_t *d, uint64_t h)
     }
 }
 
+/* Removes `h` from an exact set (an estimate cannot forget); linear probing
+ * re-places the rest of the cluster. */
+static void distinct_remove(distinct_t *d, uint64_t h)
+{
+    if (h == 0)
+        h = 1;
+    if (d->hll || !d->slots)
+        return;
+    uint32_t mask = d->cap - 1u;
+    uint32_t i = (uint32_t)h & mask;
+    while (d->slots[i] != h) {
+        if (d->slots[i] == 0)
+            return;
+        i = (i + 1u) & mask;
+    }
+    d->slots[i] = 0;
+    d->n--;
+    for (uint32_t j = (i + 1u) & mask; d->slots[j]; j = (j + 1u) & mask) {
+        uint64_t moved = d->slots[j];
+        d->slots[j] = 0;
+        d->n--;
+        distinct_insert_exact(d, moved);
+    }
+}
+
 /* Adds `h`; returns false when memory ran out (the count may then be low). */
 static bool distinct_add(distinct_t *d, uint64_t h, bool *became_estimate)
 {
@@ -544,6 +569,24 @@ static bool flow_counts(policy_metric_t m, const report_flow_t *f)
     }
 }
 
+/*
+ * A connection whose SYN ends one report period and whose SYN-ACK starts the
+ * next is not a failed attempt: the later report's answered flows are taken
+ * back out of the window (while it counts exactly; beyond 256 attempts the
+ * estimate cannot forget). Called before a window is judged, and after each
+ * report is counted in it.
+ */
+static void forgive_answered(window_t *w, const report_t *r)
+{
+    if (w->metric != POLICY_METRIC_FAILED_OUTBOUND_TCP)
+        return;
+    for (size_t i = 0; i < r->flow_count; i++) {
+        const report_flow_t *f = &r->flows[i];
+        if (f->proto == REPORT_PROTO_TCP && !f->remote_initiated && (f->tcp_flags & REPORT_TCP_SYNACK))
+            distinct_remove(&w->set, hash_flow(f));
+    }
+}
+
 static void accumulate(policy_eval_t *e, window_t *w, const report_t *r)
 {
     policy_metric_t m = w->metric;
@@ -712,11 +755,13 @@ static void update_windows(ctx_t *c, const policy_group_t *g, const char *group,
         }
         if (start > w->start) {
             const policy_range_t *range = find_range(g, w->metric, w->window);
+            forgive_answered(w, r);
             if (range)
                 judge(c, w, range, false);
             window_open(w, start, true);
         }
         accumulate(e, w, r);
+        forgive_answered(w, r);
     }
     if (late)
         e->stats.late_reports++;

@@ -62,6 +62,7 @@ typedef struct {
     char **tags;
     size_t ntags;
     policy_hygiene_t hygiene;    /* the top-level settings with this group's overrides */
+    policy_device_t device;      /* likewise */
     policy_cidr_rule_t cidrs;
     policy_port_rule_t ports;
     policy_range_t *ranges;      /* at most one per (metric, window) */
@@ -70,6 +71,7 @@ typedef struct {
 
 struct policy {
     policy_hygiene_t hygiene;
+    policy_device_t device;
     policy_group_t *groups;
     size_t ngroups;
 };

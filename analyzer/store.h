@@ -185,6 +185,11 @@ bool store_report_matches(store_t *s, const char *device, uint32_t boot_id, uint
  * recommendation) or on error. */
 bool store_get_alert(store_t *s, alert_kind_t kind, int64_t row_id, alert_t *out);
 
+/* The lowest and highest seq stored for (device, boot_id) and how many in
+ * between are missing; false when none is stored ("") or on error. */
+bool store_stream_span(store_t *s, const char *device, uint32_t boot_id, uint32_t *low, uint32_t *high,
+                       uint64_t *missing);
+
 /* What this store_t has done since open, for /metrics. */
 typedef struct {
     uint64_t reports_stored, reports_duplicate;

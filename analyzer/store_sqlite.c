@@ -144,7 +144,7 @@ enum {
     ST_REC_FIND, ST_REC_UPDATE, ST_REC_INSERT, ST_REC_DELETE,
     ST_ALERTS_ALL, ST_ALERTS_DEVICE, ST_RECS_ALL, ST_RECS_DEVICE,
     ST_REPORT_RAW, ST_ALERT_GET, ST_REC_GET,
-    ST_UNIT_SAVEPOINT, ST_UNIT_RELEASE, ST_UNIT_ROLLBACK_TO,
+    ST_UNIT_SAVEPOINT, ST_UNIT_RELEASE, ST_UNIT_ROLLBACK_TO, ST_STREAM_SPAN,
     ST_COUNT
 };
 
@@ -208,6 +208,7 @@ static const char *const statement_sql[ST_COUNT] = {
     [ST_ALERT_GET] = "SELECT id, " FINDING_COLUMNS " FROM alerts WHERE id = ?1",
     [ST_REC_GET] = "SELECT id, " FINDING_COLUMNS " FROM recommendations WHERE id = ?1",
     [ST_UNIT_SAVEPOINT] = "SAVEPOINT store_unit",
+    [ST_STREAM_SPAN] = "SELECT min(seq), max(seq), count(*) FROM reports WHERE device = ?1 AND boot_id = ?2",
     [ST_UNIT_RELEASE] = "RELEASE store_unit",
     [ST_UNIT_ROLLBACK_TO] = "ROLLBACK TO store_unit",
 };
@@ -1363,4 +1364,34 @@ void store_unit_rollback(store_t *s)
 bool store_in_transaction(store_t *s)
 {
     return !sqlite3_get_autocommit(s->db);
+}
+
+bool store_stream_span(store_t *s, const char *device, uint32_t boot_id, uint32_t *low, uint32_t *high,
+                       uint64_t *missing)
+{
+    if (!check_device_id(s, device, "stream span"))
+        return false;
+    bind_t b = bind_start(s, ST_STREAM_SPAN);
+    bind_text(&b, 1, device, STORE_MAX_DEVICE_ID);
+    bind_i64(&b, 2, boot_id);
+    if (!bind_check(s, &b, "stream span")) {
+        done(s, ST_STREAM_SPAN);
+        return false;
+    }
+    s->err[0] = '\0';
+    bool found = false;
+    int rc = sqlite3_step(s->st[ST_STREAM_SPAN]);
+    if (rc == SQLITE_ROW && sqlite3_column_type(s->st[ST_STREAM_SPAN], 0) != SQLITE_NULL) {
+        int64_t lo = sqlite3_column_int64(s->st[ST_STREAM_SPAN], 0);
+        int64_t hi = sqlite3_column_int64(s->st[ST_STREAM_SPAN], 1);
+        int64_t count = sqlite3_column_int64(s->st[ST_STREAM_SPAN], 2);
+        *low = (uint32_t)lo;
+        *high = (uint32_t)hi;
+        *missing = (uint64_t)(hi - lo + 1 - count);
+        found = true;
+    } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        fail_db(s, "stream span", rc);
+    }
+    done(s, ST_STREAM_SPAN);
+    return found;
 }

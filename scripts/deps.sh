@@ -13,6 +13,8 @@ packages=(
   libcmocka-dev valgrind
   # oracle tests: real traffic between namespaces, captures checked against tshark
   iproute2 iputils-ping tcpdump tshark curl netcat-openbsd python3 python3-scapy python3-cbor2
+  # end-to-end tests (tests/scan, tests/analyze): the oracle reads policy files
+  python3-yaml
   # embedded proof: Cortex-M and RV32 cross builds, the qemu firmware test,
   # the lwIP adapter's host build (make footprint, tests/qemu, agent/port/lwip)
   gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm

@@ -406,10 +406,19 @@ vigil_err_t report_encode_part(vigil_ctx_t *ctx, report_cursor_t *cursor, uint32
     if (flows_done(cursor) && !listeners_done) {
         size_t key_at = w.pos;
         size_t array_at = open_array(&w, KEY_LISTENERS);
+        bool first = cursor->listener == 0;
         unsigned written = 0;
         if (!w.overflow)
             listeners_done = put_listeners(&w, ctx, cursor, &written);
-        close_array(&w, key_at, array_at, written, listeners_done, &keys, &progress);
+        if (written == 0 && listeners_done && first && !w.overflow) {
+            /* "No listeners" is news the analyzer needs (a closed port,
+             * who accepted a connection): an empty array, not no key. */
+            cbor_patch_head(&w, array_at, ARRAY_HEAD_RESERVE, CBOR_MAJOR_ARRAY, 0);
+            keys++;
+            progress = true;
+        } else {
+            close_array(&w, key_at, array_at, written, listeners_done, &keys, &progress);
+        }
     }
 
     if (!progress)

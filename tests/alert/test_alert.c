@@ -162,7 +162,7 @@ static void test_ipv6_icmp_alert_uses_canonical_address_and_icmpv6(void **state)
         "\"message\":\"ping\"}");
 }
 
-static void test_ports_are_null_without_endpoint_or_protocol(void **state)
+static void test_remote_port_needs_an_endpoint_and_local_port_a_protocol(void **state)
 {
     (void)state;
     alert_t a = intel_alert();
@@ -173,10 +173,10 @@ static void test_ports_are_null_without_endpoint_or_protocol(void **state)
                                 "\"local_port\":null,\"proto\":null,"));
 
     a = intel_alert();
-    a.family = 0;                   /* protocol, but no remote endpoint */
+    a.family = 0;                   /* protocol, but no remote endpoint: a listener */
     assert_true(alert_to_json(&a, buf, sizeof buf) > 0);
     assert_non_null(strstr(buf, "\"remote_addr\":null,\"remote_port\":null,"
-                                "\"local_port\":null,\"proto\":\"tcp\","));
+                                "\"local_port\":49152,\"proto\":\"tcp\","));
 
     a.family = 5;                   /* not a family: treated as no endpoint */
     assert_true(alert_to_json(&a, buf, sizeof buf) > 0);
@@ -296,7 +296,7 @@ int main(void)
         cmocka_unit_test(test_recommendation_without_remediation_has_no_dangling_separator),
         cmocka_unit_test(test_alert_never_prints_its_remediation),
         cmocka_unit_test(test_ipv6_icmp_alert_uses_canonical_address_and_icmpv6),
-        cmocka_unit_test(test_ports_are_null_without_endpoint_or_protocol),
+        cmocka_unit_test(test_remote_port_needs_an_endpoint_and_local_port_a_protocol),
         cmocka_unit_test(test_quotes_and_control_characters_in_device_id_are_escaped),
         cmocka_unit_test(test_invalid_utf8_becomes_replacement_characters),
         cmocka_unit_test(test_unterminated_fields_are_read_only_within_their_size),

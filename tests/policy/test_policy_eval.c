@@ -228,6 +228,27 @@ static void test_icmpv6_neighbour_discovery_is_not_judged_but_echo_is(void **sta
     policy_free(p);
 }
 
+/* Types 130-137 and 143 are neighbour discovery and MLD only in ICMPv6: an
+ * IPv4 ICMP message of such a type (unassigned there, free for a tunnel) to
+ * a remote outside the list is judged like any other. */
+static void test_icmpv4_of_a_neighbour_discovery_type_number_is_judged(void **state)
+{
+    (void)state;
+    policy_t *p = must_load(remote_policy);
+    policy_eval_t *e = policy_eval_new();
+    rep_t *t = rep_new(0, 60, 4);
+    flow(t, REPORT_PROTO_ICMP, "203.0.113.7", 0, 133, false, 0);
+    flow(t, REPORT_PROTO_ICMP, "203.0.113.8", 0, 143, false, 0);
+    seen_t s = { .n = 0 };
+    eval(e, p, t, &s);
+    assert_int_equal(s.n, 2);
+    assert_string_equal(s.a[0].key, "icmp:203.0.113.7");
+    assert_string_equal(s.a[1].key, "icmp:203.0.113.8");
+    rep_free(t);
+    policy_eval_free(e);
+    policy_free(p);
+}
+
 static void test_a_remote_alert_says_who_where_and_which_way(void **state)
 {
     (void)state;
@@ -990,6 +1011,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_remotes_outside_the_allowed_networks_are_alerts),
         cmocka_unit_test(test_icmpv6_neighbour_discovery_is_not_judged_but_echo_is),
+        cmocka_unit_test(test_icmpv4_of_a_neighbour_discovery_type_number_is_judged),
         cmocka_unit_test(test_a_remote_alert_says_who_where_and_which_way),
         cmocka_unit_test(test_an_empty_allowlist_allows_no_remote),
         cmocka_unit_test(test_listeners_outside_the_allowed_ports_are_alerts),

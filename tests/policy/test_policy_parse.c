@@ -296,7 +296,38 @@ static const refusal_t refusals[] = {
     { "two documents", "version: 1\n---\nversion: 1\n", 2, 1, "one YAML document" },
     { "nesting too deep", "version: 1\nx: [[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]\n", 2, 19, "nesting deeper than 16 levels" },
     { "mapping key not a word", "version: 1\n? [a]\n: 1\n", 2, 3, "a key of the policy must be a word" },
+    { "report interval 0", "version: 1\ndevice: { report_interval: 0 }\n", 2, 28, "report_interval must be 1..3600" },
+    { "report interval too long", GROUP "    device: { report_interval: 3601 }\n", 4, 32, "report_interval must be 1..3600" },
+    { "unknown collector", "version: 1\ndevice: { collectors: [network, dns] }\n", 2, 33, "unknown collector 'dns'" },
+    { "collector twice", "version: 1\ndevice: { collectors: [system, system] }\n", 2, 32, "collector 'system' listed twice" },
+    { "unknown device key", "version: 1\ndevice: { interval: 5 }\n", 2, 11, "unknown key 'interval' in device" },
 };
+
+static void test_device_configuration_defaults_and_group_overrides(void **state)
+{
+    (void)state;
+    policy_t *p = must_load("version: 1\n"
+                            "device: { report_interval: 300, collectors: [network, listeners] }\n"
+                            "groups:\n"
+                            "  - name: fast\n"
+                            "    device: { report_interval: 10, sysinfo_every: 2 }\n"
+                            "  - name: plain\n");
+    const policy_device_t *top = policy_device(p, NULL);
+    assert_int_equal(top->report_interval, 300);
+    assert_int_equal(top->collectors, POLICY_COLLECT_NETWORK | POLICY_COLLECT_LISTENERS);
+    assert_int_equal(top->sysinfo_every, 10);
+    const policy_device_t *fast = policy_device(p, "fast");
+    assert_int_equal(fast->report_interval, 10);
+    assert_int_equal(fast->collectors, POLICY_COLLECT_NETWORK | POLICY_COLLECT_LISTENERS);
+    assert_int_equal(fast->sysinfo_every, 2);
+    assert_int_equal(policy_device(p, "plain")->report_interval, 300);
+    assert_int_equal(policy_device(p, "nosuch")->report_interval, 300);
+    policy_free(p);
+    p = policy_default();
+    assert_int_equal(policy_device(p, "default")->report_interval, 60);
+    assert_int_equal(policy_device(p, NULL)->collectors, 7);
+    policy_free(p);
+}
 
 static void test_every_malformed_policy_is_refused_at_its_line(void **state)
 {
@@ -426,6 +457,7 @@ int main(void)
         cmocka_unit_test(test_no_file_means_group_default_and_default_hygiene),
         cmocka_unit_test(test_membership_is_the_first_group_by_glob_or_tag),
         cmocka_unit_test(test_cidrs_are_merged_and_ports_deduplicated),
+        cmocka_unit_test(test_device_configuration_defaults_and_group_overrides),
         cmocka_unit_test(test_the_demo_policy_and_the_documented_example_load),
         cmocka_unit_test(test_every_malformed_policy_is_refused_at_its_line),
         cmocka_unit_test(test_a_document_over_one_mebibyte_is_refused_whole),

@@ -1,17 +1,25 @@
 /*
  * vigil_agent.c - vigil-agent: runs libvigil over a capture file or a live
- * interface and writes its reports to a file. This file holds the options
- * and the report file only: feeding libvigil is capture_agent.c, capture
- * reading pcap_source.c, the device's addresses device_addrs.c, listening
- * sockets listeners.c, system information sysinfo.c.
+ * interface and writes its reports to a file or publishes them over MQTT.
+ * This file holds the options, the report file and the MQTT run's policy
+ * (when to wait, when to give up) only: feeding libvigil is capture_agent.c,
+ * capture reading pcap_source.c, the device's addresses device_addrs.c,
+ * listening sockets listeners.c, system information sysinfo.c, the MQTT
+ * transport mqtt_uplink.c.
  *
- * Output: a sequence of records, each a 4-byte big-endian length followed by
+ * --out: a sequence of records, each a 4-byte big-endian length followed by
  * one CBOR report, exactly what `vigil decode FILE` reads.
+ * --mqtt: reports go to vigil/v1/<id>/report and stay in the outbox until the
+ * analyzer acknowledges them (proto/mqtt.md). Replaying a capture, the agent
+ * waits for acks when the outbox is nearly full rather than let it overflow:
+ * a file is read faster than any analyzer answers.
  *
- * It must never drop a report (the outbox is drained after every poll), and
- * never exit on bad input without saying why: exit 0 done, 1 the capture or
- * the output failed part-way (what was read is still reported), 2 bad usage
- * or a capture that cannot be opened.
+ * It must never drop a report itself (--out drains the outbox after every
+ * poll; --mqtt releases only acknowledged reports), and never exit on bad
+ * input without saying why: exit 0 done (with --mqtt: and every report
+ * acknowledged), 1 the capture or the output failed part-way (what was read
+ * is still reported) or reports were left unacknowledged, 2 bad usage or a
+ * capture that cannot be opened.
  */
 #define _DEFAULT_SOURCE
 #include <errno.h>
@@ -26,10 +34,15 @@
 #include "vigil.h"
 
 #include "capture_agent.h"
+#include "mqtt_uplink.h"
 
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
 #define INTERVAL_MAX 3600u
+#define RESEND_DEFAULT 30u
+#define ACK_TIMEOUT_DEFAULT 30u
+#define SHUTDOWN_DRAIN_S 5u     /* on a signal: time left to get the rest acknowledged */
+#define PUMP_SLEEP_MS 10
 
 typedef struct {
     const char *pcap_path;
@@ -44,7 +57,26 @@ typedef struct {
     uint32_t max_message;
     uint32_t duration;      /* live: 0 = until a signal */
     device_addrs_t addrs;
+    const char *mqtt_url;
+    const char *mqtt_user;
+    const char *mqtt_password_file;
+    const char *mqtt_client_id;
+    const char *mqtt_cafile;
+    const char *mqtt_cert;
+    const char *mqtt_key;
+    uint32_t resend;
+    uint32_t ack_timeout;
 } options_t;
+
+/* The MQTT run: the uplink, and whether replay may still wait for acks. */
+typedef struct {
+    mqtt_uplink_t *uplink;
+    uint32_t boot_id;
+    uint32_t max_message;
+    uint32_t ack_timeout;
+    bool replay;            /* --pcap: throttle on a nearly full outbox */
+    bool gave_up_waiting;   /* an ack wait timed out: stop waiting, let it overflow */
+} mqtt_run_t;
 
 typedef struct {
     FILE *out;
@@ -56,13 +88,15 @@ typedef struct {
 /* Static: libvigil's context and the listener tables are large. */
 static capture_agent_t agent;
 static report_file_t file;
+static mqtt_run_t mqtt;
 static pcap_source_t *volatile signal_source;
 static volatile sig_atomic_t stop_requested;
 
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: vigil-agent (--pcap FILE | --iface NAME) --device-id ID --out FILE [options]\n"
+            "usage: vigil-agent (--pcap FILE | --iface NAME) --device-id ID\n"
+            "                   (--out FILE | --mqtt URL) [options]\n"
             "\n"
             "  --pcap FILE          read a capture (pcap or pcapng; Ethernet, raw IP, Linux\n"
             "                       cooked v1/v2, BSD loopback); its timestamps are the clock\n"
@@ -77,8 +111,20 @@ static void usage(FILE *f)
             "  --max-message N      largest report in bytes, 512..%u\n"
             "  --duration S         live: stop after S seconds\n"
             "  --model TEXT         pcap: the device model to report\n"
-            "  --firmware TEXT      pcap: the firmware version to report\n",
-            INTERVAL_MAX, (unsigned)VIGIL_MAX_MESSAGE_SIZE);
+            "  --firmware TEXT      pcap: the firmware version to report\n"
+            "\n"
+            "  --mqtt URL           publish to a broker instead: mqtt://host[:port] or\n"
+            "                       mqtts://host[:port]; reports are released only when the\n"
+            "                       analyzer acknowledges them (proto/mqtt.md)\n"
+            "  --mqtt-user U        user name\n"
+            "  --mqtt-password-file F  the password is the first line of F (never argv)\n"
+            "  --mqtt-client-id ID  MQTT client id (default: the device id)\n"
+            "  --mqtt-cafile F      mqtts: CA certificates (default: the system's)\n"
+            "  --mqtt-cert F --mqtt-key F  mqtts: client certificate and key\n"
+            "  --resend S           re-send a report unacknowledged for S seconds (default %u)\n"
+            "  --ack-timeout S      pcap: after the capture, wait at most S seconds for the\n"
+            "                       last acks (default %u); exit 1 if some are missing\n",
+            INTERVAL_MAX, (unsigned)VIGIL_MAX_MESSAGE_SIZE, RESEND_DEFAULT, ACK_TIMEOUT_DEFAULT);
 }
 
 static bool parse_u32(const char *text, uint32_t min, uint32_t max, uint32_t *out)
@@ -98,7 +144,9 @@ static bool parse_u32(const char *text, uint32_t min, uint32_t max, uint32_t *ou
 static int parse_options(int argc, char **argv, options_t *o)
 {
     enum { OPT_PCAP = 256, OPT_IFACE, OPT_ADDR, OPT_ID, OPT_OUT, OPT_INTERVAL, OPT_BOOT,
-           OPT_MAXMSG, OPT_DURATION, OPT_MODEL, OPT_FIRMWARE, OPT_HELP };
+           OPT_MAXMSG, OPT_DURATION, OPT_MODEL, OPT_FIRMWARE, OPT_HELP, OPT_MQTT, OPT_MQTT_USER,
+           OPT_MQTT_PWFILE, OPT_MQTT_CLIENT, OPT_MQTT_CAFILE, OPT_MQTT_CERT, OPT_MQTT_KEY,
+           OPT_RESEND, OPT_ACK_TIMEOUT };
     static const struct option longopts[] = {
         {"pcap", required_argument, NULL, OPT_PCAP},
         {"iface", required_argument, NULL, OPT_IFACE},
@@ -112,11 +160,23 @@ static int parse_options(int argc, char **argv, options_t *o)
         {"model", required_argument, NULL, OPT_MODEL},
         {"firmware", required_argument, NULL, OPT_FIRMWARE},
         {"help", no_argument, NULL, OPT_HELP},
+        {"mqtt", required_argument, NULL, OPT_MQTT},
+        {"mqtt-user", required_argument, NULL, OPT_MQTT_USER},
+        {"mqtt-password-file", required_argument, NULL, OPT_MQTT_PWFILE},
+        {"mqtt-client-id", required_argument, NULL, OPT_MQTT_CLIENT},
+        {"mqtt-cafile", required_argument, NULL, OPT_MQTT_CAFILE},
+        {"mqtt-cert", required_argument, NULL, OPT_MQTT_CERT},
+        {"mqtt-key", required_argument, NULL, OPT_MQTT_KEY},
+        {"resend", required_argument, NULL, OPT_RESEND},
+        {"ack-timeout", required_argument, NULL, OPT_ACK_TIMEOUT},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
     o->interval = 60;
     o->max_message = VIGIL_MAX_MESSAGE_SIZE;
+    o->resend = RESEND_DEFAULT;
+    o->ack_timeout = ACK_TIMEOUT_DEFAULT;
+    bool mqtt_only = false;     /* an option that means nothing without --mqtt */
 
     int c;
     opterr = 0;
@@ -128,6 +188,27 @@ static int parse_options(int argc, char **argv, options_t *o)
         case OPT_OUT: o->out_path = optarg; break;
         case OPT_MODEL: o->model = optarg; break;
         case OPT_FIRMWARE: o->firmware = optarg; break;
+        case OPT_MQTT: o->mqtt_url = optarg; break;
+        case OPT_MQTT_USER: o->mqtt_user = optarg; mqtt_only = true; break;
+        case OPT_MQTT_PWFILE: o->mqtt_password_file = optarg; mqtt_only = true; break;
+        case OPT_MQTT_CLIENT: o->mqtt_client_id = optarg; mqtt_only = true; break;
+        case OPT_MQTT_CAFILE: o->mqtt_cafile = optarg; mqtt_only = true; break;
+        case OPT_MQTT_CERT: o->mqtt_cert = optarg; mqtt_only = true; break;
+        case OPT_MQTT_KEY: o->mqtt_key = optarg; mqtt_only = true; break;
+        case OPT_RESEND:
+            if (!parse_u32(optarg, 1, INTERVAL_MAX, &o->resend)) {
+                fprintf(stderr, "vigil-agent: --resend must be 1..%u seconds\n", INTERVAL_MAX);
+                return EXIT_USAGE;
+            }
+            mqtt_only = true;
+            break;
+        case OPT_ACK_TIMEOUT:
+            if (!parse_u32(optarg, 0, 86400, &o->ack_timeout)) {
+                fprintf(stderr, "vigil-agent: --ack-timeout must be 0..86400 seconds\n");
+                return EXIT_USAGE;
+            }
+            mqtt_only = true;
+            break;
         case OPT_ADDR:
             if (!device_addrs_add_text(&o->addrs, optarg)) {
                 fprintf(stderr, "vigil-agent: --device-addr '%s': not an IPv4/IPv6 address "
@@ -185,8 +266,13 @@ static int parse_options(int argc, char **argv, options_t *o)
                 VIGIL_DEVICE_ID_MAX);
         return EXIT_USAGE;
     }
-    if (!o->out_path) {
-        fprintf(stderr, "vigil-agent: --out FILE is required ('-' for stdout)\n");
+    if (!o->out_path == !o->mqtt_url) {
+        fprintf(stderr, "vigil-agent: give exactly one of --out FILE ('-' for stdout) and "
+                "--mqtt URL\n");
+        return EXIT_USAGE;
+    }
+    if (mqtt_only && !o->mqtt_url) {
+        fprintf(stderr, "vigil-agent: --mqtt-*, --resend and --ack-timeout need --mqtt URL\n");
         return EXIT_USAGE;
     }
     if (o->pcap_path && o->addrs.count == 0) {
@@ -259,6 +345,105 @@ static bool drain_outbox(void *user, vigil_ctx_t *ctx)
     return !file.out_failed;
 }
 
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Whether two more full reports fit in the outbox. Its slots have a small
+ * header (8 bytes is above it), and the ring may waste its tail, which is why
+ * two reports' room is kept and not one. */
+static bool outbox_has_room(const vigil_ctx_t *ctx, uint32_t max_message)
+{
+    size_t n = vigil_outbox_count(ctx), used = 0;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *msg;
+        size_t len;
+        uint32_t seq;
+        if (vigil_outbox_get(ctx, i, &msg, &len, &seq) == VIGIL_OK)
+            used += len + 8;
+    }
+    return n == 0 || used + 2 * ((size_t)max_message + 8) <= VIGIL_OUTBOX_SIZE;
+}
+
+/*
+ * The outbox hook with --mqtt. Live, it only pumps: the capture never waits
+ * for the network. Replaying a file, it also waits (pumping) while the
+ * outbox is nearly full, up to --ack-timeout once; after that the replay
+ * runs on and a full outbox drops its oldest report, counted.
+ */
+static bool publish_outbox(void *user, vigil_ctx_t *ctx)
+{
+    mqtt_run_t *m = user;
+    if (!mqtt_uplink_pump(m->uplink, ctx, m->boot_id, mqtt_uplink_now()))
+        return false;
+    if (!m->replay)
+        return true;
+    time_t began = mqtt_uplink_now();
+    while (!m->gave_up_waiting && !outbox_has_room(ctx, m->max_message)) {
+        if (stop_requested)
+            return false;
+        if (mqtt_uplink_now() - began >= (time_t)m->ack_timeout) {
+            fprintf(stderr, "vigil-agent: no ack for %u s with the outbox full: the replay "
+                    "goes on and the oldest reports will be dropped\n", (unsigned)m->ack_timeout);
+            m->gave_up_waiting = true;
+            break;
+        }
+        sleep_ms(PUMP_SLEEP_MS);
+        if (!mqtt_uplink_pump(m->uplink, ctx, m->boot_id, mqtt_uplink_now()))
+            return false;
+    }
+    return !stop_requested;
+}
+
+/* Pumps until every report is acknowledged or `seconds` passed; a signal
+ * meanwhile cuts the wait to SHUTDOWN_DRAIN_S. */
+static void drain_acks(vigil_ctx_t *ctx, uint32_t seconds)
+{
+    time_t deadline = mqtt_uplink_now() + (time_t)seconds;
+    bool signalled = false;
+    for (;;) {
+        time_t now = mqtt_uplink_now();
+        if (!mqtt_uplink_pump(mqtt.uplink, ctx, mqtt.boot_id, now) ||
+            vigil_outbox_count(ctx) == 0)
+            break;
+        if (stop_requested && !signalled) {
+            signalled = true;
+            if (deadline > now + (time_t)SHUTDOWN_DRAIN_S)
+                deadline = now + (time_t)SHUTDOWN_DRAIN_S;
+        }
+        if (now >= deadline)
+            break;
+        sleep_ms(PUMP_SLEEP_MS);
+    }
+}
+
+/* Prints what happened to the reports; true when every one was acknowledged. */
+static bool mqtt_summary(const vigil_ctx_t *ctx)
+{
+    mqtt_uplink_stats_t st;
+    mqtt_uplink_stats(mqtt.uplink, &st);
+    unsigned made = vigil_counter(ctx, VIGIL_CNT_REPORTS);
+    unsigned dropped = vigil_counter(ctx, VIGIL_CNT_OUTBOX_DROPPED);
+    size_t held = vigil_outbox_count(ctx);
+    fprintf(stderr,
+            "vigil-agent: mqtt: %u reports made, %llu published, %llu re-sent, "
+            "%llu acknowledged, %zu still held, %u dropped; acks: %llu of this boot, "
+            "%llu of another boot ignored, %llu malformed; configurations: %llu applied, "
+            "%llu rejected; %llu connections, %llu lost\n",
+            made, st.published, st.republished, st.released, held, dropped, st.acks_received,
+            st.acks_ignored, st.acks_malformed, st.configs_applied, st.configs_rejected,
+            st.connects, st.connection_losses);
+    if (held == 0 && dropped == 0) {
+        fprintf(stderr, "vigil-agent: mqtt: all %u reports acknowledged\n", made);
+        return true;
+    }
+    fprintf(stderr, "vigil-agent: mqtt: %zu reports not acknowledged (%zu still held, %u "
+            "dropped)\n", held + dropped, held, dropped);
+    return false;
+}
+
 static void on_signal(int sig)
 {
     (void)sig;
@@ -281,9 +466,12 @@ static void print_summary(void)
     const capture_stats_t *s = &agent.stats;
     fprintf(stderr,
             "vigil-agent: %llu packets read, %llu inbound, %llu outbound, %llu foreign, "
-            "%llu non-IP, %llu unreadable, %llu reports written\n",
+            "%llu non-IP, %llu unreadable",
             s->read, s->inbound, s->outbound, s->foreign, s->non_ip + s->link_truncated,
-            s->unreadable, file.reports);
+            s->unreadable);
+    if (file.out)
+        fprintf(stderr, ", %llu reports written", file.reports);
+    fputc('\n', stderr);
 }
 
 int main(int argc, char **argv)
@@ -305,7 +493,33 @@ int main(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    if (strcmp(o.out_path, "-") == 0) {
+    if (o.mqtt_url) {
+        mqtt_uplink_options_t mo = {
+            .url = o.mqtt_url,
+            .device_id = o.device_id,
+            .client_id = o.mqtt_client_id,
+            .username = o.mqtt_user,
+            .password_file = o.mqtt_password_file,
+            .cafile = o.mqtt_cafile,
+            .certfile = o.mqtt_cert,
+            .keyfile = o.mqtt_key,
+            .resend_s = o.resend,
+        };
+        /* The configuration capture_agent starts libvigil with. */
+        vigil_config_default(&mo.config);
+        mo.config.report_interval_s = o.interval;
+        mo.config.max_message_size = o.max_message;
+        mqtt.uplink = mqtt_uplink_new(&mo, err, sizeof err);
+        if (!mqtt.uplink) {
+            fprintf(stderr, "vigil-agent: --mqtt: %s\n", err);
+            pcap_source_close(src);
+            return EXIT_USAGE;
+        }
+        mqtt.boot_id = o.boot_id;
+        mqtt.max_message = o.max_message;
+        mqtt.ack_timeout = o.ack_timeout;
+        mqtt.replay = o.pcap_path != NULL;
+    } else if (strcmp(o.out_path, "-") == 0) {
         file.out = stdout;
     } else if (!(file.out = fopen(o.out_path, "wb"))) {
         fprintf(stderr, "vigil-agent: %s: %s\n", o.out_path, strerror(errno));
@@ -319,8 +533,8 @@ int main(int argc, char **argv)
         .interval = o.interval,
         .max_message = o.max_message,
         .addrs = &o.addrs,
-        .on_outbox = drain_outbox,
-        .user = NULL,
+        .on_outbox = mqtt.uplink ? publish_outbox : drain_outbox,
+        .user = mqtt.uplink ? &mqtt : NULL,
     };
     /* Listening sockets: this host's when the device is this host (live, with
      * addresses all local), otherwise inferred from what the device accepted. */
@@ -329,8 +543,22 @@ int main(int argc, char **argv)
 
     const char *source_name = o.pcap_path ? o.pcap_path : o.iface;
     capture_result_t result;
+    uint32_t drain_s = o.ack_timeout;
     if (o.pcap_path) {
+        if (mqtt.uplink) {
+            signal_source = src;
+            install_signals();
+            /* A replayed device boots connected, so that a retained
+             * configuration applies from its first period. */
+            if (!mqtt_uplink_wait_ready(mqtt.uplink, o.ack_timeout * 1000u)) {
+                fprintf(stderr, "vigil-agent: %s not reached within %u s: nothing can be "
+                        "acknowledged\n", o.mqtt_url, (unsigned)o.ack_timeout);
+                mqtt.gave_up_waiting = true;
+                drain_s = 0;
+            }
+        }
         result = capture_agent_run_file(&agent, src, err, sizeof err);
+        signal_source = NULL;
     } else {
         signal_source = src;
         install_signals();
@@ -343,6 +571,18 @@ int main(int argc, char **argv)
     else if (result == CAPTURE_REFUSED)
         fprintf(stderr, "vigil-agent: libvigil refused the set-up (device id not UTF-8?)\n");
     rc = result == CAPTURE_DONE ? 0 : EXIT_FAILED;
+
+    if (mqtt.uplink) {
+        /* Live, the run ends on a signal or --duration: a short wait only. */
+        if (agent.started)
+            drain_acks(&agent.ctx, o.pcap_path && !stop_requested ? drain_s
+                                                                  : SHUTDOWN_DRAIN_S);
+        print_summary();
+        if (!mqtt_summary(&agent.ctx) && rc == 0)
+            rc = EXIT_FAILED;
+        mqtt_uplink_free(mqtt.uplink);
+        return rc;
+    }
 
     if (file.out != stdout) {
         if (fclose(file.out) != 0 && !file.out_failed) {

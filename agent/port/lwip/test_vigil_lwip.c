@@ -1,6 +1,7 @@
 /*
  * test_vigil_lwip.c - the lwIP adapter against Debian's liblwip, no network:
- * pbufs go through the interposed netif functions of a fake netif, and the
+ * pbufs go through the interposed netif functions of fake netifs (one with
+ * only IP-level output functions, one with an Ethernet driver), and the
  * reports of that context must equal, byte for byte, those of a second
  * context fed the same IP packets directly with vigil_observe(). Listening
  * sockets come from real lwIP PCBs.
@@ -243,6 +244,101 @@ static void test_lwip_detach_restores_the_netif_functions(void **state)
     assert_int_equal(vigil_lwip_attach(&vl, &slot, &nif), ERR_ARG); /* twice: refused */
 }
 
+/* ---- Ethernet netifs with a driver: the frames sent are observed ---- */
+
+static int linkoutputs;
+static struct pbuf *nd_queued;  /* what the fake neighbour discovery holds */
+
+static err_t fake_linkoutput(struct netif *netif, struct pbuf *p)
+{
+    assert_ptr_equal(netif, &nif);
+    last_out = p;
+    linkoutputs++;
+    return ERR_WOULDBLOCK; /* distinctive: the hook must return what the driver returns */
+}
+
+/* Behaves like lwIP's ethip6_output with an unresolved neighbour: the first
+ * call queues the packet, the second (nd6_send_q, once the neighbour
+ * answered) frames it and hands it to linkoutput. */
+static err_t fake_nd_output_ip6(struct netif *netif, struct pbuf *p, const ip6_addr_t *addr)
+{
+    (void)addr;
+    outputs6++;
+    if (!nd_queued) {
+        pbuf_ref(p);
+        nd_queued = p;
+        return ERR_OK;
+    }
+    uint8_t ip[1600], frame[1700];
+    u16_t len = pbuf_copy_partial(p, ip, sizeof ip, 0);
+    size_t flen = ethernet(frame, ip, len, 0x86dd, 0);
+    struct pbuf *f = chain(frame, flen, 0);
+    err_t err = netif->linkoutput(netif, f);
+    pbuf_free(f);
+    return err;
+}
+
+static int setup_ethernet_driver(void **state)
+{
+    (void)state;
+    memset(&nif, 0, sizeof nif);
+    nif.input = fake_input;
+    nif.output = fake_output;
+    nif.output_ip6 = fake_nd_output_ip6;
+    nif.linkoutput = fake_linkoutput;
+    nif.flags = NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
+    inputs = outputs = outputs6 = linkoutputs = 0;
+    nd_queued = NULL;
+    init_contexts();
+    assert_int_equal(vigil_lwip_init(&vl, &adapted, test_now), ERR_OK);
+    assert_int_equal(vigil_lwip_attach(&vl, &slot, &nif), ERR_OK);
+    return 0;
+}
+
+static void test_lwip_ipv6_packet_requeued_by_neighbour_discovery_is_observed_once(void **state)
+{
+    (void)state;
+    uint8_t ip[1600], frame[1700];
+    size_t len = ipv6_udp(ip);
+    struct pbuf *p = chain(ip, len, 0);
+    ip6_addr_t hop6;
+    memset(&hop6, 0, sizeof hop6);
+    assert_int_equal(nif.output_ip6(&nif, p, &hop6), ERR_OK);       /* queued */
+    assert_int_equal(nif.output_ip6(&nif, nd_queued, &hop6), ERR_WOULDBLOCK); /* re-sent */
+    pbuf_free(nd_queued);
+    pbuf_free(p);
+    vigil_observe(&direct, VIGIL_DIR_OUT, ip, len, clock_s);
+
+    /* An IPv4 frame behind a VLAN tag, and ARP, which passes unobserved. */
+    len = ipv4_tcp(ip, 1400, 0x18);
+    size_t flen = ethernet(frame, ip, len, 0x0800, 1);
+    p = chain(frame, flen, 30);
+    assert_int_equal(nif.linkoutput(&nif, p), ERR_WOULDBLOCK);
+    assert_ptr_equal(last_out, p);
+    pbuf_free(p);
+    vigil_observe(&direct, VIGIL_DIR_OUT, ip, len, clock_s);
+    static const uint8_t arp[28] = { 0, 1, 8, 0, 6, 4, 0, 2 };
+    flen = ethernet(frame, arp, sizeof arp, 0x0806, 0);
+    p = chain(frame, flen, 0);
+    assert_int_equal(nif.linkoutput(&nif, p), ERR_WOULDBLOCK);
+    pbuf_free(p);
+
+    assert_int_equal(outputs6, 2);
+    assert_int_equal(linkoutputs, 3);
+    assert_same_reports();
+}
+
+static void test_lwip_detach_restores_the_driver_linkoutput(void **state)
+{
+    (void)state;
+    assert_ptr_not_equal(nif.linkoutput, fake_linkoutput);
+    assert_ptr_equal(nif.output_ip6, fake_nd_output_ip6); /* not interposed on Ethernet */
+    vigil_lwip_detach(&slot);
+    assert_ptr_equal(nif.linkoutput, fake_linkoutput);
+    assert_ptr_equal(nif.input, fake_input);
+    assert_int_equal(vigil_lwip_attach(&vl, &slot, &nif), ERR_OK); /* for teardown */
+}
+
 static void test_lwip_listeners_come_from_listen_and_unconnected_udp_pcbs(void **state)
 {
     (void)state;
@@ -296,6 +392,11 @@ int main(void)
                                         setup_netif, teardown_netif),
         cmocka_unit_test_setup_teardown(test_lwip_detach_restores_the_netif_functions,
                                         setup_netif, teardown_netif),
+        cmocka_unit_test_setup_teardown(
+            test_lwip_ipv6_packet_requeued_by_neighbour_discovery_is_observed_once,
+            setup_ethernet_driver, teardown_netif),
+        cmocka_unit_test_setup_teardown(test_lwip_detach_restores_the_driver_linkoutput,
+                                        setup_ethernet_driver, teardown_netif),
         cmocka_unit_test(test_lwip_listeners_come_from_listen_and_unconnected_udp_pcbs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -102,6 +102,21 @@ static err_t hook_input(struct pbuf *p, struct netif *inp)
     return s->input(p, inp);
 }
 
+/* Ethernet netifs: every frame that leaves, once. The IP-level functions
+ * are not interposed there: lwIP's neighbour discovery re-sends the packets
+ * it queued while resolving through output_ip6 (nd6_send_q), which counted
+ * the first packets to each IPv6 neighbour twice. */
+static err_t hook_linkoutput(struct netif *netif, struct pbuf *p)
+{
+    vigil_lwip_netif_t *s = slot_of(netif);
+    if (!s)
+        return ERR_IF;
+    u16_t offset;
+    if (p && ip_offset(netif, p, &offset))
+        observe(s->vl, VIGIL_DIR_OUT, p, offset);
+    return s->linkoutput(netif, p);
+}
+
 #if LWIP_IPV4
 static err_t hook_output(struct netif *netif, struct pbuf *p, const ip4_addr_t *ipaddr)
 {
@@ -164,6 +179,11 @@ err_t vigil_lwip_attach(vigil_lwip_t *vl, vigil_lwip_netif_t *slot, struct netif
     slot->next = attached;
     attached = slot;
     netif->input = hook_input;
+    if ((netif->flags & (NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET)) && netif->linkoutput) {
+        slot->linkoutput = netif->linkoutput;
+        netif->linkoutput = hook_linkoutput;
+        return ERR_OK;
+    }
 #if LWIP_IPV4
     if (slot->output)
         netif->output = hook_output;
@@ -179,6 +199,8 @@ void vigil_lwip_detach(vigil_lwip_netif_t *slot)
 {
     struct netif *netif = slot->netif;
     netif->input = slot->input;
+    if (slot->linkoutput)
+        netif->linkoutput = slot->linkoutput;
 #if LWIP_IPV4
     netif->output = slot->output;
 #endif

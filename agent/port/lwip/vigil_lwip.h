@@ -3,8 +3,12 @@
  *
  * Packets: vigil_lwip_attach() interposes a netif's `input` (everything the
  * driver receives: an Ethernet frame, VLAN tags allowed, or an IP packet on
- * netifs without Ethernet), `output` (IPv4 packets the stack sends) and
- * `output_ip6` (IPv6). Each interposed function copies the first
+ * netifs without Ethernet) and, on Ethernet netifs, `linkoutput` (every
+ * frame the driver sends, once). On netifs without Ethernet (PPP, SLIP...)
+ * it interposes `output` (IPv4 packets the stack sends) and `output_ip6`
+ * (IPv6) instead; on Ethernet those would see a packet twice when neighbour
+ * discovery queues it and re-sends it through output_ip6. Each interposed
+ * function copies the first
  * VIGIL_LWIP_CAPTURE bytes of the IP packet out of the pbuf chain
  * (pbuf_copy_partial), calls vigil_observe_headers() with the pbuf's total
  * length, and hands the untouched pbuf to the netif's own function. ARP and
@@ -66,6 +70,7 @@ typedef struct vigil_lwip_netif {
     vigil_lwip_t *vl;
     struct netif *netif;
     netif_input_fn input;
+    netif_linkoutput_fn linkoutput;  /* NULL unless interposed (Ethernet) */
 #if LWIP_IPV4
     netif_output_fn output;
 #endif
