@@ -7,6 +7,7 @@ Scenarios (one ctest test each):
                 configuration is pushed retained; SIGUSR1 prints the counters
   kill          SIGKILL of vigild mid-run, restart: no report lost or stored twice
   config        configuration errors name file:line; vigild refuses to start
+  agent         the real vigil-agent --mqtt: acked, configuration applied
   session       the broker keeps vigild's session across a reconnect and a stop
   hostile       refused input counted by reason, its log lines rate-limited
   hold          a stream missing its first reports is not acked before they come
@@ -456,6 +457,27 @@ def scenario_session(tmp, broker):
     print("session: after a reconnect and a stop, the broker kept %d reports for vigild" % len(reports))
 
 
+def scenario_agent(tmp, broker):
+    """The real Linux agent over MQTT: vigild acknowledges every report it
+    publishes, and the agent applies the configuration vigild pushes."""
+    db = os.path.join(tmp, "vigil.db")
+    vigild = Vigild(tmp, broker.port, db, extra="device_report_interval 30\n")
+    r = subprocess.run([AGENT, "--pcap", os.path.join(DATA, "scan-demo.pcapng"), "--device-addr", "192.0.2.1",
+                        "--device-addr", "2001:db8::1", "--device-id", "dev-agent", "--interval", "1",
+                        "--mqtt", "mqtt://127.0.0.1:%d" % broker.port, "--ack-timeout", "15"],
+                       capture_output=True, text=True, timeout=30)
+    if r.returncode != 0 or "all 2 reports acknowledged" not in r.stderr:
+        fail("vigil-agent: exit %d\n%s" % (r.returncode, r.stderr))
+    if "configuration applied: interval 30 s" not in r.stderr:
+        fail("the agent did not apply vigild's configuration:\n" + r.stderr)
+    if vigild.stop() != 0:
+        fail("vigild exit code")
+    devices = {d["id"]: d for d in store_json("devices", db)}
+    if devices.get("dev-agent", {}).get("reports") != 2 or vigild.counters()["stored"] != 2:
+        fail("expected the agent's 2 reports stored once: %r" % devices.get("dev-agent"))
+    print("agent: vigil-agent --mqtt: 2 reports acknowledged by vigild, configuration applied")
+
+
 def scenario_config(tmp, broker):
     cases = [
         ("mqtt_host 127.0.0.1\n# comment\nbogus_option 1\n", ":3: unknown option 'bogus_option'"),
@@ -529,7 +551,7 @@ def main():
     try:
         {"integration": scenario_integration, "kill": scenario_kill,
          "config": scenario_config, "hold": scenario_hold, "hostile": scenario_hostile,
-         "session": scenario_session}[SCENARIO](tmp, broker)
+         "session": scenario_session, "agent": scenario_agent}[SCENARIO](tmp, broker)
     finally:
         for proc in STARTED:
             if proc.poll() is None:
