@@ -59,7 +59,7 @@ typedef struct dev {
     uint64_t last_ack_ms;
     uint64_t hold_since_ms;     /* when its run was first seen not starting at seq 0 (this boot) */
     uint64_t touched_batch;     /* the batch that last touched it (dedup) */
-} dev_t;
+} device_ack_t;
 
 struct ingest_mqtt {
     vigild_config_t cfg;
@@ -88,12 +88,11 @@ struct ingest_mqtt {
 
     /* ingest thread only */
     log_limit_t reject_limit;
-    dev_t **buckets;
+    device_ack_t **buckets;
     size_t bucket_count, dev_count;
-    dev_t **pending;
+    device_ack_t **pending;
     size_t pending_count, pending_cap;
-    dev_t **touched;
-    size_t touched_cap;
+    device_ack_t **touched;
     msg_t **batch;
     uint64_t batch_no;
     uint64_t last_tick_ms;
@@ -340,11 +339,11 @@ static size_t hash_id(const char *s)
 static bool devtab_grow(ingest_mqtt_t *in)
 {
     size_t n = in->bucket_count ? in->bucket_count * 2 : 1024;
-    dev_t **b = calloc(n, sizeof *b);
+    device_ack_t **b = calloc(n, sizeof *b);
     if (!b)
         return false;
     for (size_t i = 0; i < in->bucket_count; i++)
-        for (dev_t *d = in->buckets[i], *next; d; d = next) {
+        for (device_ack_t *d = in->buckets[i], *next; d; d = next) {
             next = d->next;
             size_t h = hash_id(d->id) & (n - 1);
             d->next = b[h];
@@ -357,16 +356,16 @@ static bool devtab_grow(ingest_mqtt_t *in)
 }
 
 /* The device's entry, made when missing; NULL when memory runs out. */
-static dev_t *devtab_get(ingest_mqtt_t *in, const char *id)
+static device_ack_t *devtab_get(ingest_mqtt_t *in, const char *id)
 {
     if (in->bucket_count) {
-        for (dev_t *d = in->buckets[hash_id(id) & (in->bucket_count - 1)]; d; d = d->next)
+        for (device_ack_t *d = in->buckets[hash_id(id) & (in->bucket_count - 1)]; d; d = d->next)
             if (strcmp(d->id, id) == 0)
                 return d;
     }
     if (in->dev_count >= in->bucket_count && !devtab_grow(in))
         return NULL;
-    dev_t *d = calloc(1, sizeof *d);
+    device_ack_t *d = calloc(1, sizeof *d);
     if (!d)
         return NULL;
     snprintf(d->id, sizeof d->id, "%s", id);
@@ -380,7 +379,7 @@ static dev_t *devtab_get(ingest_mqtt_t *in, const char *id)
 static void devtab_free(ingest_mqtt_t *in)
 {
     for (size_t i = 0; i < in->bucket_count; i++)
-        for (dev_t *d = in->buckets[i], *next; d; d = next) {
+        for (device_ack_t *d = in->buckets[i], *next; d; d = next) {
             next = d->next;
             free(d);
         }
@@ -406,7 +405,7 @@ static bool publish(ingest_mqtt_t *in, const char *topic, const uint8_t *payload
     return false;
 }
 
-static void send_config(ingest_mqtt_t *in, dev_t *d)
+static void send_config(ingest_mqtt_t *in, device_ack_t *d)
 {
     uint8_t buf[16];
     char topic[sizeof TOPIC_PREFIX + STORE_MAX_DEVICE_ID + 16];
@@ -426,7 +425,7 @@ typedef struct {
 static void push_one(void *u, const store_device_t *sd)
 {
     push_ctx_t *c = u;
-    dev_t *d = devtab_get(c->in, sd->id);
+    device_ack_t *d = devtab_get(c->in, sd->id);
     if (d) {
         send_config(c->in, d);
         c->sent++;
@@ -450,7 +449,7 @@ static uint64_t flush_acks(ingest_mqtt_t *in, bool all)
     uint64_t now = now_ms(), next = UINT64_MAX;
     size_t keep = 0;
     for (size_t i = 0; i < in->pending_count; i++) {
-        dev_t *d = in->pending[i];
+        device_ack_t *d = in->pending[i];
         uint64_t due = d->last_ack_ms + in->cfg.ack_interval_ms;
         if (!all && d->last_ack_ms && due > now) {
             if (due - now < next)
@@ -508,13 +507,13 @@ static uint64_t flush_acks(ingest_mqtt_t *in, bool all)
     return next;
 }
 
-static bool mark_pending(ingest_mqtt_t *in, dev_t *d)
+static bool mark_pending(ingest_mqtt_t *in, device_ack_t *d)
 {
     if (d->pending)
         return true;
     if (in->pending_count == in->pending_cap) {
         size_t cap = in->pending_cap ? in->pending_cap * 2 : 256;
-        dev_t **p = realloc(in->pending, cap * sizeof *p);
+        device_ack_t **p = realloc(in->pending, cap * sizeof *p);
         if (!p)
             return false;
         in->pending = p;
@@ -590,7 +589,7 @@ static void process_batch(ingest_mqtt_t *in, size_t n)
                        m->device);
         if (!pipeline_last_report(in->pipeline, &boot, &seq))
             continue;
-        dev_t *d = devtab_get(in, m->device);
+        device_ack_t *d = devtab_get(in, m->device);
         if (!d) {
             vigild_log(VIGILD_LOG_ERROR, "out of memory: device %s will not be acknowledged", m->device);
             continue;
@@ -619,7 +618,7 @@ static void process_batch(ingest_mqtt_t *in, size_t n)
     if (dt > in->own.commit_seconds_max)
         in->own.commit_seconds_max = dt;
     for (size_t i = 0; i < touched; i++) {
-        dev_t *d = in->touched[i];
+        device_ack_t *d = in->touched[i];
         if (!d->config_sent)
             send_config(in, d);
         if (!mark_pending(in, d))
@@ -761,7 +760,6 @@ ingest_mqtt_t *ingest_mqtt_new(const vigild_config_t *cfg, pipeline_t *pipeline,
     pthread_cond_init(&in->published, NULL);
     in->batch = calloc(cfg->batch_max, sizeof *in->batch);
     in->touched = calloc(cfg->batch_max, sizeof *in->touched);
-    in->touched_cap = cfg->batch_max;
     if (!in->batch || !in->touched) {
         snprintf(err, err_size, "out of memory");
         ingest_mqtt_free(in);
