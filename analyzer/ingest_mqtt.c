@@ -178,6 +178,17 @@ size_t ingest_encode_config(unsigned report_interval_s, uint8_t *out, size_t siz
     return n;
 }
 
+size_t ingest_encode_device_config(const policy_device_t *d, uint8_t *out, size_t size)
+{
+    size_t n = cbor_encode_map_start(4, out, size);
+    const uint64_t kv[8] = { 0, 1, 1, d->report_interval, 2, d->collectors, 3, d->sysinfo_every };
+    for (size_t i = 0; n && i < 8; i++) {
+        size_t k = cbor_encode_uint(kv[i], out + n, size - n);
+        n = k ? n + k : 0;
+    }
+    return n;
+}
+
 bool ingest_topic_device(const char *topic, char *out, size_t size)
 {
     size_t plen = sizeof TOPIC_PREFIX - 1, slen = sizeof TOPIC_REPORT - 1;
@@ -405,11 +416,20 @@ static bool publish(ingest_mqtt_t *in, const char *topic, const uint8_t *payload
     return false;
 }
 
+/*
+ * The device's group's `device:` section of the policy; with no policy file,
+ * the defaults and the config file's device_report_interval.
+ */
 static void send_config(ingest_mqtt_t *in, device_ack_t *d)
 {
-    uint8_t buf[16];
+    uint8_t buf[32];
     char topic[sizeof TOPIC_PREFIX + STORE_MAX_DEVICE_ID + 16];
-    size_t n = ingest_encode_config(in->cfg.device_report_interval, buf, sizeof buf);
+    store_device_t sd;
+    const char *group = store_get_device(in->store, d->id, &sd) ? sd.group : POLICY_DEFAULT_GROUP;
+    policy_device_t dev = *policy_device(pipeline_policy(in->pipeline), group);
+    if (!in->cfg.policy[0])
+        dev.report_interval = in->cfg.device_report_interval;
+    size_t n = ingest_encode_device_config(&dev, buf, sizeof buf);
     snprintf(topic, sizeof topic, TOPIC_PREFIX "%s/config", d->id);
     if (n && publish(in, topic, buf, n, true)) {
         d->config_sent = true;
@@ -438,8 +458,7 @@ static void push_configs(ingest_mqtt_t *in)
     if (!store_list_devices(in->store, push_one, &c))
         vigild_log(VIGILD_LOG_ERROR, "cannot list devices for their configuration: %s",
                    store_last_error(in->store));
-    vigild_log(VIGILD_LOG_NOTICE, "configuration (report interval %u s) published to %zu devices",
-               in->cfg.device_report_interval, c.sent);
+    vigild_log(VIGILD_LOG_NOTICE, "configuration (the policy's device section) published to %zu devices", c.sent);
 }
 
 /* Sends the acks that are due (all when `all`); returns the ms until the

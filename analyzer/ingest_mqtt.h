@@ -26,6 +26,7 @@
 #include <stdio.h>
 
 #include "pipeline.h"
+#include "policy.h"
 #include "store.h"
 #include "vigild_config.h"
 
@@ -83,6 +84,8 @@ void ingest_log_finding(void *user, const alert_t *a);
  * length, 0 when `size` is too small. */
 size_t ingest_encode_ack(uint32_t boot_id, uint32_t seq, uint8_t *out, size_t size);
 size_t ingest_encode_config(unsigned report_interval_s, uint8_t *out, size_t size);
+/* The whole configuration message of proto/transport.cddl: interval, collectors, sysinfo_every. */
+size_t ingest_encode_device_config(const policy_device_t *d, uint8_t *out, size_t size);
 
 /* The device id of a report topic "vigil/v1/<id>/report" into out (size
  * STORE_MAX_DEVICE_ID + 1); false for any other topic or an id of 0 or

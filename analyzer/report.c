@@ -291,10 +291,14 @@ static report_reject_t decode_flow(const cbor_item_t *item, size_t i, report_t *
                                          "packets_in", "packets_out", "first_seen",
                                          "last_seen_delta"};
     for (size_t k = 0; k < 8; k++) {
+        uint64_t max = k < 2 ? U16_MAX : (k < 6 ? COUNT_MAX : U32_MAX);
+        if (cbor_isa_uint(f[2 + k]) && get_uint(f[2 + k], max, &v[k]))
+            continue;
+        /* The field's name is only formatted for its error: a report
+         * carries thousands of these and nearly all of them are fine. */
         char field[128];
         snprintf(field, sizeof field, "%s %s", what, names[k]);
-        if ((rc = field_uint(f[2 + k], k < 2 ? U16_MAX : (k < 6 ? COUNT_MAX : U32_MAX), &v[k],
-                             err, field)))
+        if ((rc = field_uint(f[2 + k], max, &v[k], err, field)))
             return rc;
     }
     flow->local_port = (uint16_t)v[0];

@@ -291,7 +291,7 @@ def scenario_integration(tmp, broker):
     # Configuration: retained, for every device.
     wait_for(lambda: len(dev.configs) >= len(reports), 5, "configurations")
     for device in reports:
-        if dev.configs.get(device) != {0: 1, 1: 60}:
+        if dev.configs.get(device) != {0: 1, 1: 60, 2: 7, 3: 10}:
             fail("configuration of %s: %r" % (device, dev.configs.get(device)))
 
     def counted_spoof():
@@ -340,7 +340,7 @@ def scenario_kill(tmp, broker):
         fail("vigild exit code after restart")
     check_stored_once(db, reports)
     c = vigild2.counters()
-    pushed = re.search(r"configuration \(report interval 60 s\) published to (\d+) devices", vigild2.text())
+    pushed = re.search(r"configuration \(the policy's device section\) published to (\d+) devices", vigild2.text())
     if not pushed or int(pushed.group(1)) < stored_at_kill:
         fail("after the restart, the configuration was not pushed to the %d stored devices" % stored_at_kill)
     alerts = intel_alerts(db)
@@ -461,7 +461,11 @@ def scenario_agent(tmp, broker):
     """The real Linux agent over MQTT: vigild acknowledges every report it
     publishes, and the agent applies the configuration vigild pushes."""
     db = os.path.join(tmp, "vigil.db")
-    vigild = Vigild(tmp, broker.port, db, extra="device_report_interval 30\n")
+    # The demo policy with a device section: its interval is what vigild pushes.
+    policy = os.path.join(tmp, "policy-device.yaml")
+    with open(os.path.join(DATA, "policy.yaml")) as src, open(policy, "w") as dst:
+        dst.write(src.read().replace("\ngroups:\n", "\ndevice:\n  report_interval: 30\n\ngroups:\n", 1))
+    vigild = Vigild(tmp, broker.port, db, policy=policy)
     r = subprocess.run([AGENT, "--pcap", os.path.join(DATA, "scan-demo.pcapng"), "--device-addr", "192.0.2.1",
                         "--device-addr", "2001:db8::1", "--device-id", "dev-agent", "--interval", "1",
                         "--mqtt", "mqtt://127.0.0.1:%d" % broker.port, "--ack-timeout", "15"],
