@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure test test-gcc test-asan demo bench fuzz footprint clean
+.PHONY: all deps configure test test-gcc test-asan demo demo-scan bench fuzz footprint clean
 
 all: configure
 	cmake --build $(BUILD) -j $(JOBS)
@@ -36,8 +36,12 @@ test-asan: deps
 fuzz:
 	$(MAKE) test-asan BUILD_ASAN=build-fuzz FUZZ_SECONDS=$(if $(filter 60,$(FUZZ_SECONDS)),600,$(FUZZ_SECONDS))
 
+# As root: the live system until Ctrl-C (scripts/demo-live.sh); otherwise the offline scan.
 demo: deps all
 	@bash scripts/demo.sh $(BUILD)
+
+demo-scan: deps all
+	@bash scripts/demo-scan.sh $(BUILD)
 
 bench: deps all
 	@bash bench/run.sh $(BUILD)

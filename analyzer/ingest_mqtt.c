@@ -29,7 +29,7 @@
 
 #define TOPIC_PREFIX "vigil/v1/"
 #define TOPIC_REPORT "/report"
-#define TICK_EVERY_MS 60000u
+#define TICK_EVERY_MS 10000u   /* silent devices, gaps, open windows above their max */
 #define STOP_WAIT_MS 5000u
 
 /* At most LOG_BURST lines per second about refused input, so a hostile

@@ -566,8 +566,12 @@ bool pipeline_tick(pipeline_t *p, int64_t now, bool final)
     hygiene_out_t out = { on_tick_finding, on_clear, p };
     hygiene_tick_t how = { settings_for, missing_in_store, &lookup };
     hygiene_tick(p->hygiene, now, &how, &out);
-    if (final)
-        policy_eval_flush(p->eval, p->policy, on_tick_finding, p);
+    /* An open window already above its max is news now, not at its close
+     * (a device that stops reporting would never close it); each max is
+     * raised once per window. Mins wait for the close, or forever when
+     * the input ends (`final`): a partial window proves no minimum. */
+    (void)final;
+    policy_eval_flush(p->eval, p->policy, on_tick_finding, p);
     if (p->failed || !unit_commit(p)) {
         unit_rollback(p);
         p->stats.errors++;

@@ -97,9 +97,10 @@ bool pipeline_ack_point(pipeline_t *p, const char *device, uint32_t boot_id, uin
 bool pipeline_last_report(const pipeline_t *p, uint32_t *boot_id, uint32_t *seq);
 
 /*
- * Periodic checks (silent devices, sequence gaps) at analyzer time `now`;
- * at the end of an offline run pass HYGIENE_TIME_UNKNOWN and set `final`,
- * which also judges open rule windows against their max bounds.
+ * Periodic checks (silent devices, sequence gaps) at analyzer time `now`,
+ * and open rule windows judged against their max bounds (raised once per
+ * window, as soon as exceeded). At the end of an offline run pass
+ * HYGIENE_TIME_UNKNOWN and set `final` (no report will follow).
  */
 bool pipeline_tick(pipeline_t *p, int64_t now, bool final);
 
