@@ -962,16 +962,10 @@ static void hit_to_match(const hit_t *hit, intel_match_t *m)
     m->valid_until = meta->valid_until;
 }
 
-static bool is_v4_mapped(const uint8_t *a)
-{
-    static const uint8_t prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-    return memcmp(a, prefix, sizeof prefix) == 0;
-}
-
 /* An IPv4-mapped IPv6 address is its IPv4 address; false for other families. */
 static inline bool normalize(uint8_t *family, const uint8_t **addr)
 {
-    if (*family == 6 && is_v4_mapped(*addr)) {
+    if (*family == 6 && intel_is_v4_mapped(*addr)) {
         *family = 4;
         *addr += 12;
     }

@@ -7,7 +7,7 @@
  * in a way that changes its meaning: octets with leading zeros are refused,
  * because other tools read them as octal.
  */
-#include "intel.h"
+#include "intel_priv.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -45,12 +45,6 @@ static bool parse_ipv4(const char *s, size_t len, uint8_t out[4])
         start = i + 1;
     }
     return octet == 4;
-}
-
-static bool is_v4_mapped(const uint8_t a[16])
-{
-    static const uint8_t prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-    return memcmp(a, prefix, sizeof prefix) == 0;
 }
 
 static void clear_host_bits(uint8_t *addr, unsigned bytes, unsigned prefix)
@@ -118,7 +112,7 @@ bool intel_net_parse(const char *text, size_t len, intel_net_t *out, const char 
     }
 
     /* ::ffff:a.b.c.d/104 and the like are IPv4 networks written as IPv6. */
-    if (out->family == 6 && is_v4_mapped(out->addr) && prefix >= 96) {
+    if (out->family == 6 && intel_is_v4_mapped(out->addr) && prefix >= 96) {
         memmove(out->addr, out->addr + 12, 4);
         memset(out->addr + 4, 0, 12);
         out->family = 4;

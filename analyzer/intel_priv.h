@@ -11,7 +11,16 @@
 #ifndef VIGIL_ANALYZER_INTEL_PRIV_H
 #define VIGIL_ANALYZER_INTEL_PRIV_H
 
+#include <string.h>
+
 #include "intel.h"
+
+/* ::ffff:a.b.c.d: an IPv4 address written as IPv6, matched as IPv4. */
+static inline bool intel_is_v4_mapped(const uint8_t addr[16])
+{
+    static const uint8_t prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+    return memcmp(addr, prefix, sizeof prefix) == 0;
+}
 
 typedef struct {
     intel_net_t net;

@@ -99,14 +99,6 @@ typedef struct {
     size_t count;
 } device_printer_t;
 
-static void format_time(int64_t t, char *out, size_t size)
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    if (!gmtime_r(&tt, &tm) || strftime(out, size, "%Y-%m-%d %H:%M:%SZ", &tm) == 0)
-        snprintf(out, size, "%lld", (long long)t);
-}
-
 static void print_device(void *user, const store_device_t *d)
 {
     device_printer_t *p = user;
@@ -133,8 +125,8 @@ static void print_device(void *user, const store_device_t *d)
         return;
     }
     char first[32], last[32];
-    format_time(d->first_seen, first, sizeof first);
-    format_time(d->last_seen, last, sizeof last);
+    findings_format_time(d->first_seen, first, sizeof first);
+    findings_format_time(d->last_seen, last, sizeof last);
     if (p->count == 1 && printf("%-24s %-12s %-20s %-20s %-20s %-8s %-10s %-12s %-10s %s\n", "DEVICE", "GROUP",
                                 "TAGS", "FIRST SEEN", "LAST SEEN", "BOOT", "SEQ", "FIRMWARE", "REPORTS",
                                 "REJECTED") < 0)

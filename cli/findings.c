@@ -31,7 +31,7 @@ void findings_sort(alert_t *findings, size_t count)
         qsort(findings, count, sizeof *findings, compare);
 }
 
-static void format_time(int64_t t, char *out, size_t size)
+void findings_format_time(int64_t t, char *out, size_t size)
 {
     time_t tt = (time_t)t;
     struct tm tm;
@@ -42,7 +42,7 @@ static void format_time(int64_t t, char *out, size_t size)
 static bool print_row(FILE *out, const alert_t *a)
 {
     char when[32], endpoint[80] = "-";
-    format_time(a->time, when, sizeof when);
+    findings_format_time(a->time, when, sizeof when);
     if (a->family) {
         char addr[64];
         report_format_addr(a->family, a->remote_addr, addr, sizeof addr);

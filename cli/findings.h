@@ -14,6 +14,9 @@
  * type, device and key, so a run prints the same lines every time. */
 void findings_sort(alert_t *findings, size_t count);
 
+/* "2026-11-25 03:24:02Z" (UTC), or the number when it is no time. */
+void findings_format_time(int64_t t, char *out, size_t size);
+
 /* Prints the findings; false when writing failed. */
 bool findings_print(FILE *out, const alert_t *findings, size_t count, bool json);
 
