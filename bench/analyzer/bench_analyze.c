@@ -24,6 +24,8 @@
 
 #include "vigil.h"
 
+#include "bench_util.h"
+
 #include "continuity.h"
 #include "hygiene.h"
 #include "intel.h"
@@ -48,22 +50,7 @@ static size_t report_count, report_cap;
 static uint32_t *listed;       /* addresses put in the feed and reached by 1% of flows */
 static size_t listed_count;
 
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-
-static uint64_t next(void)
-{
-    uint64_t z = (rng += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+static uint64_t rng = 0x9e3779b97f4a7c15ull;   /* bench_rand state */
 
 static void keep(const uint8_t *msg, size_t len)
 {
@@ -93,31 +80,6 @@ static void drain(vigil_ctx_t *ctx)
     }
 }
 
-/* A TCP/IPv4 segment between the device 10.1.0.x and `remote`. */
-static void tcp_packet(uint8_t *p, uint32_t device, uint32_t remote, uint16_t dport, uint16_t sport,
-                       uint8_t flags, uint16_t payload, bool outbound)
-{
-    uint16_t total = (uint16_t)(40 + payload);
-    memset(p, 0, 40);
-    p[0] = 0x45;
-    p[2] = (uint8_t)(total >> 8);
-    p[3] = (uint8_t)total;
-    p[8] = 64;
-    p[9] = 6;
-    uint32_t src = outbound ? device : remote, dst = outbound ? remote : device;
-    for (int i = 0; i < 4; i++) {
-        p[12 + i] = (uint8_t)(src >> (24 - 8 * i));
-        p[16 + i] = (uint8_t)(dst >> (24 - 8 * i));
-    }
-    uint16_t s = outbound ? sport : dport, d = outbound ? dport : sport;
-    p[20] = (uint8_t)(s >> 8);
-    p[21] = (uint8_t)s;
-    p[22] = (uint8_t)(d >> 8);
-    p[23] = (uint8_t)d;
-    p[32] = 0x50;
-    p[33] = flags;
-}
-
 static void generate(void)
 {
     static vigil_ctx_t ctx;
@@ -125,7 +87,7 @@ static void generate(void)
     listed_count = DEVICES * PERIODS * FLOWS_PER_PERIOD / 100 + 1;
     listed = malloc(listed_count * sizeof *listed);
     for (size_t i = 0; i < listed_count; i++)
-        listed[i] = (uint32_t)next() | 0x01000000u;
+        listed[i] = (uint32_t)bench_rand(&rng) | 0x01000000u;
     size_t next_listed = 0;
     for (int d = 0; d < DEVICES; d++) {
         char id[32];
@@ -143,7 +105,7 @@ static void generate(void)
         for (int p = 0; p < PERIODS; p++) {
             uint32_t t = s.now + (uint32_t)(p * INTERVAL);
             for (int f = 0; f < FLOWS_PER_PERIOD; f++) {
-                uint64_t r = next();
+                uint64_t r = bench_rand(&rng);
                 uint32_t remote;
                 if (r % 100 == 0)
                     remote = listed[next_listed++ % listed_count];
@@ -152,11 +114,11 @@ static void generate(void)
                 else
                     remote = 0x0a000000u | (uint32_t)((r >> 32) & 0xffffff);
                 uint16_t sport = (uint16_t)(40000 + f);
-                tcp_packet(packet, device, remote, 443, sport, 0x02, 0, true);
+                bench_tcp_packet(packet, device, remote, sport, 443, 0x02, 0, true);
                 vigil_observe(&ctx, VIGIL_DIR_OUT, packet, 40, t + 1);
-                tcp_packet(packet, device, remote, 443, sport, 0x12, 0, false);
+                bench_tcp_packet(packet, device, remote, sport, 443, 0x12, 0, false);
                 vigil_observe(&ctx, VIGIL_DIR_IN, packet, 40, t + 1);
-                tcp_packet(packet, device, remote, 443, sport, 0x18, 1200, true);
+                bench_tcp_packet(packet, device, remote, sport, 443, 0x18, 1200, true);
                 vigil_observe(&ctx, VIGIL_DIR_OUT, packet, 1240, t + 2);
             }
             if (vigil_poll(&ctx, t + INTERVAL) != VIGIL_OK)
@@ -179,14 +141,14 @@ static intel_t *load_intel(void)
         intel_set_add(set, &n, "c2", 90, INTEL_UNBOUNDED_FROM, INTEL_UNBOUNDED_UNTIL);
     }
     for (size_t i = listed_count; i < INDICATORS; i++) {
-        uint64_t r = next();
+        uint64_t r = bench_rand(&rng);
         intel_net_t n = { 4, 32, { 0 } };
         if (r % 5 == 0) {
             n.family = 6;
             n.prefix = 128;
             n.addr[0] = 0x20;
             for (int b = 1; b < 16; b++)
-                n.addr[b] = (uint8_t)(next() >> (b * 3));
+                n.addr[b] = (uint8_t)(bench_rand(&rng) >> (b * 3));
         } else {
             uint32_t a = (uint32_t)(r >> 32);
             n.addr[0] = (uint8_t)(a >> 24);
@@ -247,7 +209,7 @@ static double run_stages(intel_t *intel, const policy_t *policy, uint64_t *flows
     size_t *counts = malloc(REPORT_MAX_FLOWS * sizeof *counts);
     intel_match_t *matches = malloc(REPORT_MAX_FLOWS * 4 * sizeof *matches);
     *flows = 0;
-    double start = now_s();
+    double start = bench_now_s();
     for (size_t i = 0; i < report_count; i++) {
         report_t *r;
         report_error_t err;
@@ -268,7 +230,7 @@ static double run_stages(intel_t *intel, const policy_t *policy, uint64_t *flows
         *flows += r->flow_count;
         report_free(r);
     }
-    double elapsed = now_s() - start;
+    double elapsed = bench_now_s() - start;
     free(queries);
     free(counts);
     free(matches);
@@ -281,19 +243,19 @@ static double run_stages(intel_t *intel, const policy_t *policy, uint64_t *flows
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : "/tmp";
-    double t0 = now_s();
+    double t0 = bench_now_s();
     generate();
     uint64_t bytes = 0;
     for (size_t i = 0; i < report_count; i++)
         bytes += reports[i].len;
     printf("# %d devices x %d periods x %d flows: %zu reports (%.0f B average) encoded by libvigil in %.2f s\n",
-           DEVICES, PERIODS, FLOWS_PER_PERIOD, report_count, (double)bytes / (double)report_count, now_s() - t0);
+           DEVICES, PERIODS, FLOWS_PER_PERIOD, report_count, (double)bytes / (double)report_count, bench_now_s() - t0);
 
-    t0 = now_s();
+    t0 = bench_now_s();
     intel_t *intel = load_intel();
     intel_stats_t st;
     intel_get_stats(intel, &st);
-    printf("# threat intel: %zu indicators loaded in %.2f s\n", st.indicators, now_s() - t0);
+    printf("# threat intel: %zu indicators loaded in %.2f s\n", st.indicators, bench_now_s() - t0);
     policy_error_t perr;
     policy_t *policy = policy_load_string("bench-policy", policy_text, sizeof policy_text - 1, &perr);
     if (!policy) {
@@ -321,7 +283,7 @@ int main(int argc, char **argv)
         }
         policy_t *copy = policy_load_string("bench-policy", policy_text, sizeof policy_text - 1, &perr);
         pipeline_t *pipe = pipeline_new(store, intel, copy, NULL, NULL);
-        double start = now_s();
+        double start = bench_now_s();
         for (size_t i = 0; i < report_count; i++) {
             if (batched && i % 1000 == 0 && !pipeline_batch_begin(pipe))
                 return 2;
@@ -334,7 +296,7 @@ int main(int argc, char **argv)
             if (batched && (i % 1000 == 999 || i + 1 == report_count) && !pipeline_batch_commit(pipe))
                 return 2;
         }
-        elapsed = now_s() - start;
+        elapsed = bench_now_s() - start;
         pipeline_stats_t ps;
         pipeline_get_stats(pipe, &ps);
         printf("# whole pipeline into SQLite (WAL, synchronous=FULL), %s: %zu reports in %.2f s; %llu alerts "

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "intel.h"
 
 typedef struct {
@@ -32,17 +33,7 @@ typedef struct {
 
 static uint64_t rng_next(rng_t *r)
 {
-    uint64_t z = (r->state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return bench_rand(&r->state);
 }
 
 static inline uint64_t now_ns(void)
@@ -187,12 +178,12 @@ static rate_t measure_intel(intel_t *intel, const query_t *q, size_t n)
 {
     intel_match_t out[4];
     uint64_t done = 0, matched = 0;
-    double start = now_s(), elapsed;
+    double start = bench_now_s(), elapsed;
     do {
         for (size_t i = 0; i < n; i++)
             matched += intel_lookup(intel, q[i].family, q[i].addr, 0, out, 4) > 0;
         done += n;
-        elapsed = now_s() - start;
+        elapsed = bench_now_s() - start;
     } while (elapsed < 1.0);
     return (rate_t){ (double)done / elapsed, matched * n / done };
 }
@@ -204,7 +195,7 @@ static rate_t measure_intel_batch(intel_t *intel, const query_t *q, size_t n)
     static intel_match_t out[BATCH * MAX];
     size_t counts[BATCH];
     uint64_t done = 0, matched = 0;
-    double start = now_s(), elapsed;
+    double start = bench_now_s(), elapsed;
     do {
         for (size_t i = 0; i < n; i += BATCH) {
             size_t k = n - i < BATCH ? n - i : BATCH;
@@ -213,7 +204,7 @@ static rate_t measure_intel_batch(intel_t *intel, const query_t *q, size_t n)
                 matched += counts[j] > 0;
         }
         done += n;
-        elapsed = now_s() - start;
+        elapsed = bench_now_s() - start;
     } while (elapsed < 1.0);
     return (rate_t){ (double)done / elapsed, matched * n / done };
 }
@@ -238,7 +229,7 @@ static struct sockaddr_storage *to_sockaddrs(const query_t *q, size_t n)
 static rate_t measure_mmdb(MMDB_s *db, const struct sockaddr_storage *sa, size_t n)
 {
     uint64_t done = 0, matched = 0;
-    double start = now_s(), elapsed;
+    double start = bench_now_s(), elapsed;
     do {
         for (size_t i = 0; i < n; i++) {
             int err;
@@ -246,7 +237,7 @@ static rate_t measure_mmdb(MMDB_s *db, const struct sockaddr_storage *sa, size_t
             matched += err == MMDB_SUCCESS && res.found_entry;
         }
         done += n;
-        elapsed = now_s() - start;
+        elapsed = bench_now_s() - start;
     } while (elapsed < 1.0);
     return (rate_t){ (double)done / elapsed, matched * n / done };
 }
@@ -342,15 +333,15 @@ static void run_main(size_t n, uint64_t seed)
     printf("# %zu synthetic indicators: 60%% IPv4 /32, 15%% IPv4 prefixes, 20%% IPv6 /128, 5%% IPv6 prefixes\n", n);
     intel_net_t *sample;
     size_t sampled;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     intel_set_t *set = gen_set("bench-base", n, seed, &sample, &sampled);
-    double t1 = now_s();
+    double t1 = bench_now_s();
     intel_t *intel = intel_new();
     if (!intel_replace_feed(intel, set)) {
         fprintf(stderr, "bench_intel: out of memory building the matcher\n");
         exit(2);
     }
-    double t2 = now_s();
+    double t2 = bench_now_s();
     intel_stats_t st;
     intel_get_stats(intel, &st);
     printf("# indicators after merging duplicates: %zu (v4 exact %zu, v4 prefix %zu, v6 exact %zu, v6 prefix %zu)\n",
@@ -385,9 +376,9 @@ static void run_main(size_t n, uint64_t seed)
     sleep_s(1.0);
     intel_set_t *next = gen_set("bench-delta", delta, seed + 2, NULL, NULL);
     r.phase = 1;
-    double u0 = now_s();
+    double u0 = bench_now_s();
     intel_replace_feed(intel, next);
-    double u1 = now_s();
+    double u1 = bench_now_s();
     r.phase = 2;
     pthread_join(reader, NULL);
     uint64_t p99_base = percentile(r.hist[0], r.count[0], 0.99);

@@ -23,6 +23,8 @@
 
 #include "vigil.h"
 
+#include "bench_util.h"
+
 #define FLOWS_PER_REPORT 20
 #define INTERVAL 60
 #define TIMEOUT_S 120
@@ -43,47 +45,7 @@ static bool plain;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t counted;
 
-static uint64_t rng = 0x9e3779b97f4a7c15ull;
-
-static uint64_t next_rand(void)
-{
-    uint64_t z = (rng += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* A TCP/IPv4 segment between the device and `remote` (as bench_analyze.c). */
-static void tcp_packet(uint8_t *p, uint32_t device, uint32_t remote, uint16_t sport, uint8_t flags,
-                       uint16_t payload, bool outbound)
-{
-    uint16_t total = (uint16_t)(40 + payload);
-    memset(p, 0, 40);
-    p[0] = 0x45;
-    p[2] = (uint8_t)(total >> 8);
-    p[3] = (uint8_t)total;
-    p[8] = 64;
-    p[9] = 6;
-    uint32_t src = outbound ? device : remote, dst = outbound ? remote : device;
-    for (int i = 0; i < 4; i++) {
-        p[12 + i] = (uint8_t)(src >> (24 - 8 * i));
-        p[16 + i] = (uint8_t)(dst >> (24 - 8 * i));
-    }
-    uint16_t s = outbound ? sport : 443, d = outbound ? 443 : sport;
-    p[20] = (uint8_t)(s >> 8);
-    p[21] = (uint8_t)s;
-    p[22] = (uint8_t)(d >> 8);
-    p[23] = (uint8_t)d;
-    p[32] = 0x50;
-    p[33] = flags;
-}
+static uint64_t rng = 0x9e3779b97f4a7c15ull;   /* bench_rand state */
 
 static void generate(void)
 {
@@ -106,14 +68,14 @@ static void generate(void)
         for (int p = 0; made < per_device; p++) {
             uint32_t t = s.now + (uint32_t)(p * INTERVAL);
             for (int f = 0; f < FLOWS_PER_REPORT; f++) {
-                uint64_t r = next_rand();
+                uint64_t r = bench_rand(&rng);
                 uint32_t remote = r % 10 == 1 ? (uint32_t)(r >> 32) : 0x0a000000u | (uint32_t)((r >> 32) & 0xffffff);
                 uint16_t sport = (uint16_t)(40000 + f);
-                tcp_packet(packet, device, remote, sport, 0x02, 0, true);
+                bench_tcp_packet(packet, device, remote, sport, 443, 0x02, 0, true);
                 vigil_observe(&ctx, VIGIL_DIR_OUT, packet, 40, t + 1);
-                tcp_packet(packet, device, remote, sport, 0x12, 0, false);
+                bench_tcp_packet(packet, device, remote, sport, 443, 0x12, 0, false);
                 vigil_observe(&ctx, VIGIL_DIR_IN, packet, 40, t + 1);
-                tcp_packet(packet, device, remote, sport, 0x18, 1200, true);
+                bench_tcp_packet(packet, device, remote, sport, 443, 0x18, 1200, true);
                 vigil_observe(&ctx, VIGIL_DIR_OUT, packet, 1240, t + 2);
             }
             if (vigil_poll(&ctx, t + INTERVAL) != VIGIL_OK)
@@ -276,14 +238,14 @@ int main(int argc, char **argv)
         pubs[c].index = c;
         pubs[c].m = client(id);
     }
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (int c = 0; c < clients; c++)
         pthread_create(&threads[c], NULL, publish_main, &pubs[c]);
     for (int c = 0; c < clients; c++)
         pthread_join(threads[c], NULL);
-    double published = now_s() - t0;
+    double published = bench_now_s() - t0;
     uint64_t got = 0;
-    while (now_s() - t0 < TIMEOUT_S) {
+    while (bench_now_s() - t0 < TIMEOUT_S) {
         pthread_mutex_lock(&lock);
         got = counted;
         pthread_mutex_unlock(&lock);
@@ -291,7 +253,7 @@ int main(int argc, char **argv)
             break;
         usleep(1000);
     }
-    double elapsed = now_s() - t0;
+    double elapsed = bench_now_s() - t0;
     printf("sent %zu\ncounted %llu\npublish_seconds %.3f\nseconds %.3f\nper_s %.0f\n", total,
            (unsigned long long)got, published, elapsed, (double)got / elapsed);
     for (int c = 0; c < clients; c++) {
