@@ -656,12 +656,18 @@ void hygiene_tick(hygiene_t *h, int64_t now, const hygiene_tick_t *how, const hy
                 s->gap_raised = false;
             }
         }
-        if (now == HYGIENE_TIME_UNKNOWN || d->last_received == HYGIENE_TIME_UNKNOWN || d->silent_raised)
-            continue;
-        const hygiene_settings_t *s = how->settings_for ? how->settings_for(how->user, d->id) : NULL;
-        if (!s || s->silent_intervals == 0 || d->interval == 0)
+        if (now == HYGIENE_TIME_UNKNOWN || d->last_received == HYGIENE_TIME_UNKNOWN || d->silent_raised ||
+            d->interval == 0)
             continue;
         int64_t quiet = now - d->last_received;
+        /* A device heard from within one interval is silent under no
+         * setting (silent_intervals >= 1): its group's settings - a store
+         * read in the service - are not needed. */
+        if (quiet <= (int64_t)d->interval)
+            continue;
+        const hygiene_settings_t *s = how->settings_for ? how->settings_for(how->user, d->id) : NULL;
+        if (!s || s->silent_intervals == 0)
+            continue;
         if (quiet > (int64_t)s->silent_intervals * d->interval) {
             raise_rec(out, d->id, "device_silent", "", ALERT_SEVERITY_MEDIUM, now,
                       "Check the device's power, network and agent; a silenced agent can hide a compromise.",
