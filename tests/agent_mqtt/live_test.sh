@@ -384,7 +384,10 @@ usage)
   expect_usage() {
     local name=$1 pattern=$2 rc=0
     shift 2
-    "$agent" "$@" >"$work/agent.out" 2>"$work/agent.err" || rc=$?
+    # Bounded: a refused option must never leave the agent waiting (one CI
+    # run timed out here once; this names the case instead of 60 s of silence).
+    timeout 20 "$agent" "$@" >"$work/agent.out" 2>"$work/agent.err" || rc=$?
+    [ "$rc" -ne 124 ] || echo "HUNG $name: $(cat "$work/agent.err")"
     check "$name" '[ "$rc" -eq 2 ] && grep -Eq -e "$pattern" "$work/agent.err"'
   }
   base=(--pcap "$capture" "${addrs[@]}" --device-id dev-usage)
